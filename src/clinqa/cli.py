@@ -1,0 +1,152 @@
+"""The `clinqa` command line (Typer). Every command is a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from clinqa.data.errors import DataError
+
+app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
+                  no_args_is_help=True, add_completion=False)
+datasets_app = typer.Typer(help="The MultiMedQA datasets.", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(msg: str, code: int = 2):
+    err.print(f"[bold red]error:[/] {msg}")
+    raise typer.Exit(code)
+
+
+@datasets_app.command("list")
+def datasets_list(data_dir: Optional[str] = typer.Option(None, help="data root (default $CLINQA_DATA or ../shared/data)"),
+                  count: bool = typer.Option(True, help="load each split and count its records")):
+    """Show every dataset, its splits, record counts and where it is read from."""
+    from clinqa.data.registry import REGISTRY, data_root
+    root = data_root(data_dir)
+    t = Table(title=f"MultiMedQA datasets (data root: {root})")
+    for c in ("name", "kind", "split: records (expected)", "path", "source", "licence"):
+        t.add_column(c)
+    for spec in REGISTRY.values():
+        parts = []
+        for split, expected in spec.splits.items():
+            if count:
+                try:
+                    n = str(len(spec.load(split, root)))
+                except DataError as e:
+                    n = f"[red]error: {e}[/]"
+                parts.append(f"{split}: {n} ({expected})")
+            else:
+                parts.append(f"{split}: ({expected})")
+        exists = spec.path(root).exists()
+        t.add_row(spec.name, spec.kind, "\n".join(parts), str(spec.path(root)) + ("" if exists else " [red](missing)[/]"),
+                  spec.source, spec.license)
+    console.print(t)
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help="a consumer health question"),
+        model: str = typer.Option("smollm2-135m-instruct", help="model name, path, hub id or openai:<model>@<url>"),
+        dataset: str = typer.Option("healthsearchqa", help="prompt variant: healthsearchqa, liveqa, medicationqa"),
+        debias: bool = typer.Option(False, help="add the paper's instruction against race/gender/geography bias"),
+        max_tokens: int = typer.Option(256), temperature: float = typer.Option(0.0, help="0 = greedy, as the paper")):
+    """Answer one question with the paper's long-form prompt, streaming the answer."""
+    from clinqa.models import GenRequest, load_model
+    from clinqa.prompts import longform_prompt
+    with console.status(f"loading {model} ..."):
+        backend = load_model(model)
+    req = GenRequest(longform_prompt(question, dataset, debias), max_tokens=max_tokens, temperature=temperature,
+                     stop=("\nQuestion:",), seed=0)
+    for piece in backend.stream(req):
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+@app.command()
+def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa datasets list`) or hf:<id>"),
+          split: Optional[str] = typer.Option(None, help="default: the dataset's evaluation split"),
+          strategy: str = typer.Option("cot", help="fewshot, cot, sc, er, loglik, knn, shuffle"),
+          model: str = typer.Option("smollm2-135m-instruct"),
+          limit: Optional[int] = typer.Option(None, help="evaluate the first N questions"),
+          random_subset: bool = typer.Option(False, help="with --limit: a seeded random subset instead"),
+          k_shot: Optional[int] = typer.Option(None, help="exemplars (default 5; PubMedQA 3; MMLU CoT 6)"),
+          n_samples: int = typer.Option(11, help="SC paths / ER stage-1 paths / shuffle permutations"),
+          n_refine: int = typer.Option(33, help="ER stage-2 refinements"),
+          temperature: float = typer.Option(0.7, help="sampling temperature (the paper states none; 0.7 default)"),
+          top_p: float = typer.Option(1.0), max_tokens: int = typer.Option(256), seed: int = typer.Option(1234),
+          exemplars: Optional[Path] = typer.Option(None, help="JSONL of exemplars (question, options, answer, explanation)"),
+          chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template",
+                                                       help="default: use the model's chat template if it has one"),
+          data_dir: Optional[str] = typer.Option(None), run_dir: Optional[Path] = typer.Option(None),
+          runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
+    """Evaluate a model on a multiple-choice dataset. Re-running the same command resumes an interrupted run."""
+    from clinqa.report import metrics_table
+    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.strategies import STRATEGIES
+    if strategy not in STRATEGIES:
+        _fail(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
+    cfg = BenchConfig(dataset, split, strategy, model, limit, random_subset, k_shot, n_samples, n_refine, temperature,
+                      top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, data_dir,
+                      str(run_dir) if run_dir else None)
+    cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
+    with Progress(*cols, console=err, transient=False) as bar:
+        task = bar.add_task(f"{dataset}/{strategy}", total=None, last="")
+
+        def progress(done, total, info):
+            last = f"{info['qid']}: {info['prediction'] or '-'} (gold {info['gold']})" if info else ""
+            bar.update(task, completed=done, total=total, last=last)
+        try:
+            store = run_bench(cfg, progress=progress, runs_root=runs_root)
+        except KeyboardInterrupt:
+            bar.stop()
+            _fail("interrupted; finished questions are saved. Re-run the same command to resume.", 130)
+        except (DataError, ValueError, FileNotFoundError) as e:
+            bar.stop()
+            _fail(str(e))
+    console.print(metrics_table([store]))
+    console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})")
+
+
+@app.command()
+def report(runs: List[Path] = typer.Argument(..., help="run directories from `clinqa bench`"),
+           out: Optional[Path] = typer.Option(None, help="HTML file (default: <first run>/report.html)")):
+    """Print a results table and write an HTML report with per-question drill-down and an accuracy plot."""
+    from clinqa.report import metrics_table, write_html
+    from clinqa.store import Store
+    try:
+        stores = [Store.open_existing(r) for r in runs]
+    except FileNotFoundError as e:
+        _fail(str(e))
+    console.print(metrics_table(stores))
+    path = write_html(stores, out or stores[0].dir / "report.html")
+    console.print(f"wrote {path} (+ .png, .svg)")
+
+
+@app.command()
+def compare(run_a: Path, run_b: Path):
+    """Paired comparison of two runs on the questions both finished: exact McNemar and paired bootstrap."""
+    from clinqa.metrics import compare_runs
+    from clinqa.report import label
+    from clinqa.store import Store
+    try:
+        a, b = Store.open_existing(run_a), Store.open_existing(run_b)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    c, left_out = compare_runs(a, b)
+    console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
+    console.print(f"accuracy A {100 * c.acc_a:.1f}%  B {100 * c.acc_b:.1f}%  B-A {c.diff.fmt()} (paired bootstrap 95%)")
+    console.print(f"only A right: {c.only_a}  only B right: {c.only_b}  exact McNemar p = {c.mcnemar_p:.4g}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,47 @@
+"""Helpers shared by the loaders: line-numbered JSON Lines reading and record validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from clinqa.data.errors import DataError
+
+
+def require_file(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(path, "file not found (set CLINQA_DATA or --data-dir to the data root)")
+    return path
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for each non-blank line; malformed JSON names the line."""
+    require_file(path)
+    with open(path, encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise DataError(path, f"malformed JSON ({e.msg} at column {e.colno})", line=lineno) from None
+            if not isinstance(obj, dict):
+                raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
+            yield lineno, obj
+
+
+def need(obj: dict, key: str, path: Path, line: int | None = None, record: str | None = None):
+    """obj[key], or a DataError naming the missing field."""
+    if key not in obj or obj[key] is None:
+        raise DataError(path, "missing field", line=line, record=record, field=key)
+    return obj[key]
+
+
+def validate(rec, path: Path, line: int | None = None):
+    """Raise DataError on the first problem a record reports about itself."""
+    problems = rec.problems()
+    if problems:
+        field, problem = problems[0]
+        raise DataError(path, problem, line=line, record=rec.id, field=field)
+    return rec

@@ -1,0 +1,79 @@
+"""Reports of benchmark runs: a terminal table (rich), a self-contained HTML page with per-question drill-down (prompt,
+every sample, the vote) and a plot of accuracy by strategy with 95% Clopper-Pearson interval bars."""
+
+from __future__ import annotations
+
+import base64
+import io
+from importlib import resources
+from pathlib import Path
+
+from jinja2 import Environment, select_autoescape
+from rich.table import Table
+
+from clinqa.metrics import GroupMetrics, run_metrics
+from clinqa.store import Store
+
+
+def label(store: Store) -> str:
+    c = store.run_info().get("config", {})
+    return f"{c.get('dataset')}/{c.get('strategy')}/{c.get('model')}"
+
+
+def metrics_table(stores: list[Store]) -> Table:
+    t = Table(title="clinqa bench results (accuracy %, 95% intervals)")
+    for col in ("run", "group", "n", "accuracy [Clopper-Pearson]", "bootstrap 95%", "no answer", "unparsed samples",
+                "tokens", "s/question"):
+        t.add_column(col, justify="left" if col in ("run", "group") else "right")
+    for s in stores:
+        for g in run_metrics(s.results()):
+            t.add_row(label(s), g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
+                      f"{100 * g.unparsed_samples:.1f}%", str(g.tokens), f"{g.seconds / max(g.n, 1):.1f}")
+    return t
+
+
+def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
+    """PNG and SVG of overall accuracy per run (strategy) with Clopper-Pearson error bars."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names, gms = [], []
+    for s in stores:
+        names.append(label(s).replace("/", "\n"))
+        gms.append(run_metrics(s.results())[0])
+    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(stores) + 2), 3.6))
+    acc = [100 * g.accuracy.estimate for g in gms]
+    err = [[100 * (g.accuracy.estimate - g.accuracy.low) for g in gms], [100 * (g.accuracy.high - g.accuracy.estimate) for g in gms]]
+    ax.bar(range(len(gms)), acc, yerr=err, capsize=6, color="#4C72B0")
+    ax.set_xticks(range(len(gms)), names, fontsize=8)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("Accuracy by strategy (95% Clopper-Pearson)")
+    for i, g in enumerate(gms):
+        ax.text(i, 2, f"n={g.n}", ha="center", fontsize=8, color="white")
+    fig.tight_layout()
+    bufs = []
+    for fmt in ("png", "svg"):
+        b = io.BytesIO()
+        fig.savefig(b, format=fmt, dpi=120)
+        bufs.append(b.getvalue())
+    plt.close(fig)
+    return bufs[0], bufs[1]
+
+
+def write_html(stores: list[Store], out: Path) -> Path:
+    env = Environment(autoescape=select_autoescape(["html"]))
+    tpl = env.from_string((resources.files("clinqa") / "resources" / "templates" / "report.html").read_text())
+    png, svg = accuracy_plot(stores)
+    runs = []
+    for s in stores:
+        rows = s.results()
+        runs.append({"label": label(s), "info": s.run_info(), "metrics": run_metrics(rows), "rows": rows})
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(tpl.render(runs=runs, plot=base64.b64encode(png).decode()))
+    out.with_suffix(".png").write_bytes(png)
+    out.with_suffix(".svg").write_bytes(svg)
+    return out
+
+
+__all__ = ["GroupMetrics", "metrics_table", "accuracy_plot", "write_html"]

@@ -1,0 +1,112 @@
+"""The single results store: one SQLite file per run directory (SQLAlchemy), written so that a run killed at any point
+(Ctrl-C or kill -9) resumes without redoing finished work.
+
+- `runs`: the run's configuration (one row).
+- `generations`: every model call, keyed by (question, stage): prompt, texts, token counts, timing. A strategy that is
+  interrupted between stages (ER stage 1 done, stage 2 not) reuses stage 1 on resume.
+- `results`: one row per finished question: gold, prediction, votes, samples and extracted answers.
+Each question commits in one transaction; WAL journaling keeps the file consistent after a kill.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, select
+from sqlalchemy.dialects.sqlite import insert
+
+from clinqa.models.base import GenResult
+
+meta = MetaData()
+runs = Table("runs", meta, Column("run_id", String, primary_key=True), Column("config", JSON),
+             Column("model", JSON), Column("created", Float))
+generations = Table("generations", meta, Column("qid", String, primary_key=True), Column("stage", String, primary_key=True),
+                    Column("prompt", Text), Column("texts", JSON), Column("tokens", JSON), Column("prompt_tokens", Integer),
+                    Column("seconds", Float), Column("request", JSON))
+results = Table("results", meta, Column("qid", String, primary_key=True), Column("position", Integer),
+                Column("dataset", String), Column("subject", String), Column("gold", String),
+                Column("prediction", String), Column("correct", Boolean), Column("n_samples", Integer),
+                Column("n_unparsed", Integer), Column("tokens", Integer), Column("seconds", Float),
+                Column("votes", JSON), Column("samples", JSON), Column("prompts", JSON), Column("scores", JSON),
+                Column("meta", JSON), Column("finished", Float))
+
+DB_NAME = "results.sqlite"
+
+
+class Store:
+    def __init__(self, run_dir: str | Path):
+        self.dir = Path(run_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / DB_NAME
+        self.engine = create_engine(f"sqlite:///{self.path}")
+        event.listen(self.engine, "connect", lambda c, _: (c.execute("PRAGMA journal_mode=WAL"),
+                                                           c.execute("PRAGMA synchronous=NORMAL")))
+        meta.create_all(self.engine)
+
+    @classmethod
+    def open_existing(cls, run: str | Path) -> "Store":
+        p = Path(run)
+        p = p.parent if p.name == DB_NAME else p
+        if not (p / DB_NAME).is_file():
+            raise FileNotFoundError(f"{p}: no {DB_NAME} here; is this a run directory from `clinqa bench`?")
+        return cls(p)
+
+    # -- run config --------------------------------------------------------------------------------------------
+    def init_run(self, run_id: str, config: dict, model: dict) -> dict:
+        """Record the config; on resume, refuse a config that differs from the stored one."""
+        with self.engine.begin() as c:
+            row = c.execute(select(runs)).first()
+            if row is None:
+                c.execute(runs.insert().values(run_id=run_id, config=config, model=model, created=time.time()))
+                return config
+        if row.config != config:
+            diff = {k: (row.config.get(k), config.get(k)) for k in set(row.config) | set(config)
+                    if row.config.get(k) != config.get(k)}
+            raise ValueError(f"{self.path}: this run directory holds a run with a different configuration {diff}; "
+                             "use another --run-dir or the same options")
+        return row.config
+
+    def run_info(self) -> dict:
+        with self.engine.connect() as c:
+            row = c.execute(select(runs)).first()
+        return {"run_id": row.run_id, "config": row.config, "model": row.model, "created": row.created} if row else {}
+
+    # -- generations cache ---------------------------------------------------------------------------------------
+    def cached_generation(self, qid: str, stage: str) -> GenResult | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(generations).where(generations.c.qid == qid, generations.c.stage == stage)).first()
+        if row is None:
+            return None
+        return GenResult(row.texts, row.tokens, row.prompt_tokens, row.seconds, rendered_prompt=row.prompt,
+                         meta={"cached": True})
+
+    def save_generation(self, qid: str, stage: str, result: GenResult, request) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(generations).values(qid=qid, stage=stage, prompt=result.rendered_prompt, texts=result.texts,
+                                                 tokens=result.completion_tokens, prompt_tokens=result.prompt_tokens,
+                                                 seconds=result.seconds, request=asdict(request))
+                      .on_conflict_do_nothing())
+
+    # -- results -------------------------------------------------------------------------------------------------
+    def done_ids(self) -> set[str]:
+        with self.engine.connect() as c:
+            return {r.qid for r in c.execute(select(results.c.qid))}
+
+    def save_result(self, row: dict) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(results).values(**row, finished=time.time()).on_conflict_do_nothing())
+
+    def results(self) -> list[dict]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(select(results).order_by(results.c.position))]
+
+    def total_generated_tokens(self) -> int:
+        with self.engine.connect() as c:
+            return sum(sum(r.tokens or []) for r in c.execute(select(generations.c.tokens)))
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

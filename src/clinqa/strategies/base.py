@@ -1,0 +1,66 @@
+"""What every strategy shares: its settings, the per-question context it runs in, and the outcome it returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+from clinqa.data.records import MCQuestion
+from clinqa.models.base import GenRequest, GenResult
+
+
+@dataclass
+class StrategyConfig:
+    k_shot: int | None = None          # None: the dataset's default (5; PubMedQA 3)
+    n_samples: int = 11                # SC paths, ER stage-1 paths, shuffle permutations
+    n_refine: int = 33                 # ER stage-2 refinements
+    temperature: float = 0.7           # the paper states no temperature; 0.7 is our default
+    top_p: float = 1.0
+    max_tokens: int = 256              # for reasoning; answer-only strategies use 16
+    seed: int = 1234
+
+
+@dataclass
+class Sample:
+    stage: str
+    text: str
+    answer: str | None                 # letter in the original option order, or None (unparseable)
+    tokens: int
+    order: list[str] | None = None     # display order of options when shuffled
+
+
+@dataclass
+class Outcome:
+    prediction: str | None
+    samples: list[Sample] = field(default_factory=list)
+    votes: dict[str, int] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)   # loglik option scores
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def tokens(self) -> int:
+        return sum(s.tokens for s in self.samples)
+
+    @property
+    def n_unparsed(self) -> int:
+        return sum(1 for s in self.samples if s.answer is None)
+
+
+class RunContext(Protocol):
+    """Given to a strategy by the runner: cached, seeded generation for one question."""
+
+    def generate(self, stage: str, request: GenRequest) -> GenResult: ...
+    def loglikelihood(self, stage: str, pairs: Sequence[tuple[str, str]]) -> list[float]: ...
+    def seed(self, stage: str) -> int: ...
+
+
+class Strategy:
+    name = "base"
+    needs_explanations = False          # exemplars must carry a rationale
+
+    def __init__(self, config: StrategyConfig | None = None):
+        self.config = config or StrategyConfig()
+
+    def run(self, q: MCQuestion, exemplars: Sequence[MCQuestion], ctx: RunContext) -> Outcome:
+        raise NotImplementedError

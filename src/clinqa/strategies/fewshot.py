@@ -1,0 +1,19 @@
+"""Few-shot: k exemplars with their answers, greedy decoding, answer read from a short completion."""
+
+from __future__ import annotations
+
+from clinqa import prompts
+from clinqa.extract import extract_answer
+from clinqa.models.base import GenRequest
+from clinqa.strategies.base import Outcome, Sample, Strategy
+
+
+class FewShot(Strategy):
+    name = "fewshot"
+
+    def run(self, q, exemplars, ctx):
+        prompt, prefix = prompts.fewshot_prompt(q, exemplars)
+        r = ctx.generate("answer", GenRequest(prompt, prefix, max_tokens=16, stop=prompts.STOP))
+        ans = extract_answer(r.texts[0], q.options)
+        return Outcome(ans, [Sample("answer", r.texts[0], ans, r.completion_tokens[0])],
+                       votes={ans: 1} if ans else {}, prompts={"answer": r.rendered_prompt})
