@@ -18,7 +18,7 @@ app = typer.Typer(help="clinqa: build, run and judge medical question-answering 
 datasets_app = typer.Typer(help="The MultiMedQA datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(msg: str, code: int = 2):
@@ -33,7 +33,10 @@ def datasets_list(data_dir: Optional[str] = typer.Option(None, help="data root (
     from clinqa.data.registry import REGISTRY, data_root
     root = data_root(data_dir)
     t = Table(title=f"MultiMedQA datasets (data root: {root})")
-    for c in ("name", "kind", "split: records (expected)", "path", "source", "licence"):
+    t.add_column("name", no_wrap=True)
+    t.add_column("kind")
+    t.add_column("split: records (expected)", no_wrap=True)
+    for c in ("path under root", "source", "licence"):
         t.add_column(c)
     for spec in REGISTRY.values():
         parts = []
@@ -47,7 +50,7 @@ def datasets_list(data_dir: Optional[str] = typer.Option(None, help="data root (
             else:
                 parts.append(f"{split}: ({expected})")
         exists = spec.path(root).exists()
-        t.add_row(spec.name, spec.kind, "\n".join(parts), str(spec.path(root)) + ("" if exists else " [red](missing)[/]"),
+        t.add_row(spec.name, spec.kind, "\n".join(parts), spec.relpath + ("" if exists else " [red](missing)[/]"),
                   spec.source, spec.license)
     console.print(t)
 

@@ -28,6 +28,9 @@ class HFBackend(Backend):
         self.chat = has_template if chat_template is None else (chat_template and has_template)
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
+        # transformers >= 5.2x names the KV-cache argument `cache`; older releases `past_key_values`
+        import inspect
+        self._cache_kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
 
     # -- prompts ---------------------------------------------------------------------------------------------------
     def render(self, req: GenRequest) -> str:
@@ -62,13 +65,13 @@ class HFBackend(Backend):
         from transformers import DynamicCache
         cache = DynamicCache(config=self.model.config)
         if ids.shape[1] > 1:
-            self.model(ids[:, :-1], past_key_values=cache, use_cache=True)
+            self.model(ids[:, :-1], use_cache=True, **{self._cache_kw: cache})
             if n > 1:
                 cache.batch_repeat_interleave(n)
         if req.seed is not None:
             torch.manual_seed(req.seed)
         out = self.model.generate(ids.repeat(n, 1), attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long,
-                                  device=self.device), past_key_values=cache, **self._gen_kwargs(req))
+                                  device=self.device), **{self._cache_kw: cache}, **self._gen_kwargs(req))
         texts, counts = [], []
         eos = set(self._eos_ids())
         for row in out[:, ids.shape[1]:].tolist():
@@ -113,8 +116,8 @@ class HFBackend(Backend):
         n_spaces = len(context) - len(context.rstrip())
         if n_spaces:
             continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
-        whole = self.tok(context + continuation, add_special_tokens=False).input_ids
-        ctx = self.tok(context, add_special_tokens=False).input_ids
+        whole = self.tok(context + continuation).input_ids       # the tokenizer's own special-token default, as lm-eval
+        ctx = self.tok(context).input_ids
         return whole[:len(ctx)], whole[len(ctx):]
 
     @torch.no_grad()
@@ -131,14 +134,14 @@ class HFBackend(Backend):
             groups.setdefault(tuple(ctx) or (self.tok.eos_token_id,), []).append(i)
         for ctx, idxs in groups.items():
             cache = DynamicCache(config=self.model.config)
-            last = self.model(torch.tensor([list(ctx)], device=self.device), past_key_values=cache,
-                              use_cache=True).logits[0, -1].float()
+            last = self.model(torch.tensor([list(ctx)], device=self.device), use_cache=True,
+                              **{self._cache_kw: cache}).logits[0, -1].float()
             for i in idxs:
                 cont = encoded[i][1]
                 logp = [torch.log_softmax(last, -1)]
                 if len(cont) > 1:
-                    more = self.model(torch.tensor([cont[:-1]], device=self.device), past_key_values=copy.deepcopy(cache),
-                                      use_cache=True).logits[0].float()
+                    more = self.model(torch.tensor([cont[:-1]], device=self.device), use_cache=True,
+                                      **{self._cache_kw: copy.deepcopy(cache)}).logits[0].float()
                     logp += list(torch.log_softmax(more, -1))
                 out[i] = float(sum(lp[t] for lp, t in zip(logp, cont)))
         return out

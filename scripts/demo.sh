@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The main job on the embedded default model: install, list the data, run a MedQA benchmark, write its report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+clinqa datasets list
+clinqa bench --dataset medqa --strategy fewshot --limit 20 --run-dir runs/demo-medqa-fewshot
+clinqa report runs/demo-medqa-fewshot

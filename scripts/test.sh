@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install from this checkout, then run the whole test suite (offline: nothing is fetched from a hub).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+python3 -m pytest -q -p no:cacheprovider

@@ -1,0 +1,98 @@
+"""The runner: resumable after kill -9 or Ctrl-C with results equal to an uninterrupted run."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from clinqa.runner import BenchConfig, plan_questions, run_bench
+from clinqa.store import Store
+
+
+def bench_cmd(model_dir, run_dir, data_dir, limit=6):
+    return [sys.executable, "-m", "clinqa.cli", "bench", "--dataset", "medqa", "--strategy", "sc", "--model",
+            str(model_dir), "--limit", str(limit), "--n-samples", "3", "--max-tokens", "24", "--run-dir", str(run_dir),
+            "--data-dir", str(data_dir)]
+
+
+def finished(run_dir) -> int:
+    try:
+        with sqlite3.connect(run_dir / "results.sqlite") as c:
+            return c.execute("select count(*) from results").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def interrupt_after(cmd, run_dir, n_done, sig):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.time() + 240
+    while finished(run_dir) < n_done and p.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    return p.returncode, err
+
+
+def rows(run_dir):
+    return [(r["qid"], r["prediction"], [s["text"] for s in r["samples"]]) for r in Store(run_dir).results()]
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
+def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny_model_dir, data_dir, sig, code):
+    full, broken = tmp_path / "full", tmp_path / "broken"
+    subprocess.run(bench_cmd(tiny_model_dir, full, data_dir), check=True, capture_output=True)
+    rc, err = interrupt_after(bench_cmd(tiny_model_dir, broken, data_dir), broken, 2, sig)
+    assert rc == code
+    if sig == signal.SIGINT:
+        assert "Re-run the same command to resume" in err
+    part = finished(broken)
+    assert 2 <= part < 6, "the kill must land mid-run"
+    done = subprocess.run(bench_cmd(tiny_model_dir, broken, data_dir), check=True, capture_output=True, text=True)
+    assert "6/6" in done.stderr or "6" in done.stdout
+    assert rows(broken) == rows(full)
+    assert len(rows(full)) == 6
+
+
+def test_resume_recomputes_nothing(tmp_path, tiny_backend, data_dir, scripted):
+    cfg = BenchConfig(dataset="medqa", strategy="fewshot", limit=3, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
+    run_bench(cfg, backend=tiny_backend)
+    be = scripted(lambda r, i: "(A)")
+    store = run_bench(cfg, backend=be)
+    assert be.requests == [] and len(store.results()) == 3
+
+
+def test_changed_config_is_refused(tmp_path, tiny_backend, data_dir):
+    cfg = BenchConfig(dataset="medqa", strategy="fewshot", limit=2, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
+    run_bench(cfg, backend=tiny_backend)
+    cfg.temperature = 0.3
+    with pytest.raises(ValueError, match="different configuration.*temperature"):
+        run_bench(cfg, backend=tiny_backend)
+
+
+def test_exemplars_are_never_evaluated(data_dir):
+    from clinqa.data import load
+    pool = load("pubmedqa", "train", data_dir)[:3]
+    plan = plan_questions(BenchConfig(dataset="pubmedqa", split="train", data_dir=str(data_dir)), pool)
+    assert plan.excluded == 3 and not {q.id for q in plan.questions} & {e.id for e in pool}
+    assert len(plan.questions) == 497
+
+
+def test_metrics_and_report(tmp_path, tiny_backend, data_dir):
+    from clinqa.metrics import run_metrics
+    from clinqa.report import write_html
+    cfg = BenchConfig(dataset="mmlu", strategy="loglik", limit=12, random_subset=True, run_dir=str(tmp_path / "r"),
+                      data_dir=str(data_dir))
+    store = run_bench(cfg, backend=tiny_backend)
+    res = store.results()
+    m = run_metrics(res)
+    assert m[0].n == 12 and m[0].correct == sum(r["correct"] for r in res)
+    assert m[0].accuracy.low <= m[0].accuracy.estimate <= m[0].accuracy.high
+    assert len({r["subject"] for r in res}) > 1 and any(g.group.startswith("mmlu:") for g in m)
+    html = write_html([store], tmp_path / "report.html").read_text()
+    assert res[0]["qid"] in html and "option log-likelihoods" in html and "data:image/png;base64" in html
+    assert (tmp_path / "report.svg").read_text().startswith("<?xml")
