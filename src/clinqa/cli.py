@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -105,9 +106,17 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
     with Progress(*cols, console=err, transient=False) as bar:
         task = bar.add_task(f"{dataset}/{strategy}", total=None, last="")
 
+        started = time.monotonic()
+
         def progress(done, total, info):
             last = f"{info['qid']}: {info['prediction'] or '-'} (gold {info['gold']})" if info else ""
             bar.update(task, completed=done, total=total, last=last)
+            if not err.is_terminal and info:   # logs get a plain line per question
+                rate = (time.monotonic() - started) / max(1, done - progress.first)
+                err.print(f"[{done}/{total}] {last}  eta {rate * (total - done):.0f}s")
+            elif not info:
+                progress.first = done
+        progress.first = 0
         try:
             store = run_bench(cfg, progress=progress, runs_root=runs_root)
         except KeyboardInterrupt:

@@ -98,8 +98,10 @@ class Plan:
     excluded: int = 0
 
 
-def plan_questions(cfg: BenchConfig, selector_pool: list[MCQuestion]) -> Plan:
-    questions = load(cfg.dataset, cfg.split, cfg.data_dir)
+def plan_questions(cfg: BenchConfig, selector_pool: list[MCQuestion],
+                   questions: list[MCQuestion] | None = None) -> Plan:
+    if questions is None:
+        questions = load(cfg.dataset, cfg.split, cfg.data_dir)
     ids = {e.id for e in selector_pool if e.dataset == cfg.dataset}
     kept = [q for q in questions if q.id not in ids]
     if cfg.limit is not None and cfg.random_subset:
@@ -134,9 +136,9 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
 
     strategy = make_strategy(cfg.strategy, StrategyConfig(cfg.k_shot, cfg.n_samples, cfg.n_refine, cfg.temperature,
                                                          cfg.top_p, cfg.max_tokens, cfg.seed))
-    first = load(cfg.dataset, cfg.split, cfg.data_dir)[0]
-    selector, pool = build_selector(cfg, strategy, first)
-    plan = plan_questions(cfg, pool)
+    questions = load(cfg.dataset, cfg.split, cfg.data_dir)
+    selector, pool = build_selector(cfg, strategy, questions[0])
+    plan = plan_questions(cfg, pool, questions)
     store = Store(cfg.run_dir or cfg.default_run_dir(runs_root))
     done = store.done_ids()
     todo = [(i, q) for i, q in enumerate(plan.questions) if q.id not in done]
