@@ -54,3 +54,21 @@ def test_loglikelihood_matches_full_forward(tiny_backend):
 def test_stream_yields_the_greedy_text(tiny_backend):
     req = GenRequest("Question: x", max_tokens=8)
     assert "".join(tiny_backend.stream(req)) == tiny_backend.generate([req])[0].texts[0]
+
+
+def test_n_samples_share_one_prefill(tiny_backend, monkeypatch):
+    """33 samples of one prompt: one forward pass over the prompt (batch 1), then 1-token decode steps for 33 rows."""
+    shapes = []
+    orig = tiny_backend.model.forward
+
+    def spy(*args, **kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        shapes.append(tuple(ids.shape))
+        return orig(*args, **kwargs)
+    monkeypatch.setattr(tiny_backend.model, "forward", spy)
+    prompt = "Question: " + "the patient has a fever " * 20
+    n_prompt = tiny_backend.tok(prompt, return_tensors="pt").input_ids.shape[1]
+    r = tiny_backend.generate([GenRequest(prompt, n=33, temperature=1.0, max_tokens=4, seed=0)])[0]
+    assert len(r.texts) == 33
+    assert [s for s in shapes if s[1] > 1] == [(1, n_prompt - 1)], "the prompt must be prefilled exactly once"
+    assert all(s == (33, 1) for s in shapes if s[1] == 1)

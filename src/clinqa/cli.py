@@ -90,6 +90,10 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
           exemplars: Optional[Path] = typer.Option(None, help="JSONL of exemplars (question, options, answer, explanation)"),
           chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template",
                                                        help="default: use the model's chat template if it has one"),
+          adaptive: bool = typer.Option(False, help="SC/ER: sample in batches and stop once the vote is settled"),
+          adaptive_batch: int = typer.Option(4, help="samples drawn per batch in adaptive mode"),
+          stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
+          confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
           data_dir: Optional[str] = typer.Option(None), run_dir: Optional[Path] = typer.Option(None),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
     """Evaluate a model on a multiple-choice dataset. Re-running the same command resumes an interrupted run."""
@@ -99,8 +103,12 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
     if strategy not in STRATEGIES:
         _fail(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
     cfg = BenchConfig(dataset, split, strategy, model, limit, random_subset, k_shot, n_samples, n_refine, temperature,
-                      top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, data_dir,
-                      str(run_dir) if run_dir else None)
+                      top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, adaptive,
+                      adaptive_batch, stop_rule, confidence, data_dir, str(run_dir) if run_dir else None)
+    try:
+        cfg.strategy_config()
+    except ValueError as e:
+        _fail(str(e))
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
     with Progress(*cols, console=err, transient=False) as bar:

@@ -20,6 +20,7 @@ from clinqa.data.records import MCQuestion
 from clinqa.data.registry import load
 from clinqa.models.base import Backend, GenRequest, GenResult
 from clinqa.strategies import StrategyConfig, make_strategy
+from clinqa.strategies.adaptive import AdaptiveRule
 from clinqa.strategies.exemplars import FixedSelector, default_k, default_pool, knn_pool, read_exemplar_file
 from clinqa.store import Store
 
@@ -41,15 +42,25 @@ class BenchConfig:
     seed: int = 1234
     exemplars: str | None = None       # a JSONL file of exemplars, replacing the default pool
     chat_template: bool | None = None
+    adaptive: bool = False             # SC/ER: draw in batches and stop early (see strategies/adaptive.py)
+    adaptive_batch: int = 4
+    stop_rule: str = "beta"
+    confidence: float = 0.95
     data_dir: str | None = None
     run_dir: str | None = None
 
     def identity(self) -> dict:
         """The fields that define a run's results (not where it is stored or read from)."""
         d = asdict(self)
-        for k in ("run_dir", "data_dir"):
+        drop = ["run_dir", "data_dir"] + ([] if self.adaptive else ["adaptive", "adaptive_batch", "stop_rule", "confidence"])
+        for k in drop:
             d.pop(k)
         return d
+
+    def strategy_config(self) -> StrategyConfig:
+        rule = AdaptiveRule(self.adaptive_batch, self.stop_rule, self.confidence) if self.adaptive else None
+        return StrategyConfig(self.k_shot, self.n_samples, self.n_refine, self.temperature, self.top_p, self.max_tokens,
+                              self.seed, rule)
 
     def default_run_dir(self, root: str | Path = "runs") -> Path:
         ident = json.dumps(self.identity(), sort_keys=True)
@@ -134,8 +145,7 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
     """Run (or resume) a benchmark; returns the store holding every result."""
     from clinqa.models.resolve import load_model
 
-    strategy = make_strategy(cfg.strategy, StrategyConfig(cfg.k_shot, cfg.n_samples, cfg.n_refine, cfg.temperature,
-                                                         cfg.top_p, cfg.max_tokens, cfg.seed))
+    strategy = make_strategy(cfg.strategy, cfg.strategy_config())
     questions = load(cfg.dataset, cfg.split, cfg.data_dir)
     selector, pool = build_selector(cfg, strategy, questions[0])
     plan = plan_questions(cfg, pool, questions)

@@ -7,6 +7,7 @@ from typing import Protocol, Sequence
 
 from clinqa.data.records import MCQuestion
 from clinqa.models.base import GenRequest, GenResult
+from clinqa.strategies.adaptive import AdaptiveRule  # noqa: F401  (type of StrategyConfig.adaptive)
 
 
 @dataclass
@@ -18,6 +19,7 @@ class StrategyConfig:
     top_p: float = 1.0
     max_tokens: int = 256              # for reasoning; answer-only strategies use 16
     seed: int = 1234
+    adaptive: "AdaptiveRule | None" = None   # None: always the full budget
 
 
 @dataclass

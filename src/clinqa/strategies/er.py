@@ -3,6 +3,7 @@
 Stage 1 samples N chain-of-thought paths (default 11). Stage 2 builds one prompt holding the question and all stage-1
 reasonings, introduced as other students' reasonings, and samples M refinements (default 33) from it; the answer is the
 plurality vote over the M refined answers. Every stage-1 and stage-2 text is kept in the outcome.
+With an adaptive rule both stages draw in batches and stop early (see adaptive.py).
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from __future__ import annotations
 import re
 
 from clinqa import prompts
-from clinqa.extract import extract_answer
-from clinqa.models.base import GenRequest
-from clinqa.strategies.base import Outcome, Sample, Strategy
-from clinqa.strategies.cot import cot_samples
+from clinqa.strategies.base import Outcome, Strategy
+from clinqa.strategies.cot import cot_samples, sample_prompt
 from clinqa.strategies.vote import plurality, tally
 
 ANSWER_LINE = re.compile(r"\n?\s*Answer:.*$", re.S)
@@ -32,10 +31,8 @@ class EnsembleRefinement(Strategy):
         c = self.config
         stage1, rendered1 = cot_samples(q, exemplars, ctx, "er1", c.n_samples, c.temperature, c)
         prompt, prefix = prompts.er_prompt(q, exemplars, [reasoning_only(s.text) for s in stage1])
-        r = ctx.generate("er2", GenRequest(prompt, prefix, n=c.n_refine, temperature=c.temperature, top_p=c.top_p,
-                                           max_tokens=c.max_tokens, stop=prompts.STOP, seed=ctx.seed("er2")))
-        stage2 = [Sample("er2", t, extract_answer(t, q.options), k) for t, k in zip(r.texts, r.completion_tokens)]
+        stage2, rendered2 = sample_prompt(q, ctx, "er2", prompt, prefix, c.n_refine, c.temperature, c, adaptive=True)
         answers = [s.answer for s in stage2]
         return Outcome(plurality(answers), stage1 + stage2, votes=tally(answers),
-                       prompts={"er1": rendered1, "er2": r.rendered_prompt},
+                       prompts={"er1": rendered1, "er2": rendered2},
                        meta={"stage1_votes": tally(s.answer for s in stage1)})
