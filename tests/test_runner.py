@@ -96,3 +96,11 @@ def test_metrics_and_report(tmp_path, tiny_backend, data_dir):
     html = write_html([store], tmp_path / "report.html").read_text()
     assert res[0]["qid"] in html and "option log-likelihoods" in html and "data:image/png;base64" in html
     assert (tmp_path / "report.svg").read_text().startswith("<?xml")
+
+
+def test_concurrency_gives_the_same_results(tmp_path, tiny_backend, data_dir):
+    base = dict(dataset="medqa", strategy="sc", limit=6, n_samples=3, max_tokens=12, data_dir=str(data_dir))
+    a = run_bench(BenchConfig(**base, run_dir=str(tmp_path / "a")), backend=tiny_backend)
+    b = run_bench(BenchConfig(**base, run_dir=str(tmp_path / "b"), concurrency=3), backend=tiny_backend)
+    key = lambda s: [(r["qid"], r["prediction"], [x["text"] for x in r["samples"]]) for r in s.results()]  # noqa: E731
+    assert key(a) == key(b) and [r["position"] for r in b.results()] == list(range(6))

@@ -87,3 +87,16 @@ def test_generation_cache_resumes_between_stages(tmp_path, scripted):
     be2 = scripted(lambda r, i: "The answer is (D)")
     out = make_strategy("er", StrategyConfig(n_samples=3, n_refine=4)).run(Q, EX, ctx(tmp_path, be2))
     assert be2.requests == [] and out.prediction == "A"           # everything came from the store
+
+
+def test_cache_misses_when_the_prompt_changed(tmp_path, scripted):
+    """A cached stage is reused only for the identical request: a stage-2 prompt built from other reasonings is new."""
+    from clinqa.models.base import GenRequest
+    be = scripted(lambda r, i: "x")
+    c = ctx(tmp_path, be)
+    c.generate("er2", GenRequest("prompt one", n=2))
+    c.generate("er2", GenRequest("prompt one", n=2))
+    assert len(be.requests) == 1
+    c.generate("er2", GenRequest("prompt two", n=2))
+    assert len(be.requests) == 2
+    assert c.store.cached_generation(Q.id, "er2").rendered_prompt == "prompt two"

@@ -94,6 +94,7 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
           adaptive_batch: int = typer.Option(4, help="samples drawn per batch in adaptive mode"),
           stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
           confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
+          concurrency: int = typer.Option(1, help="questions in flight at once (useful with servers: openai:, vllm)"),
           data_dir: Optional[str] = typer.Option(None), run_dir: Optional[Path] = typer.Option(None),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
     """Evaluate a model on a multiple-choice dataset. Re-running the same command resumes an interrupted run."""
@@ -104,7 +105,8 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
         _fail(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
     cfg = BenchConfig(dataset, split, strategy, model, limit, random_subset, k_shot, n_samples, n_refine, temperature,
                       top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, adaptive,
-                      adaptive_batch, stop_rule, confidence, data_dir, str(run_dir) if run_dir else None)
+                      adaptive_batch, stop_rule, confidence, data_dir, str(run_dir) if run_dir else None,
+                      concurrency)
     try:
         cfg.strategy_config()
     except ValueError as e:

@@ -12,6 +12,7 @@ import json
 import random
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -48,11 +49,12 @@ class BenchConfig:
     confidence: float = 0.95
     data_dir: str | None = None
     run_dir: str | None = None
+    concurrency: int = 1               # questions in flight at once (for servers); results do not depend on it
 
     def identity(self) -> dict:
         """The fields that define a run's results (not where it is stored or read from)."""
         d = asdict(self)
-        drop = ["run_dir", "data_dir"] + ([] if self.adaptive else ["adaptive", "adaptive_batch", "stop_rule", "confidence"])
+        drop = ["run_dir", "data_dir", "concurrency"] + ([] if self.adaptive else ["adaptive", "adaptive_batch", "stop_rule", "confidence"])
         for k in drop:
             d.pop(k)
         return d
@@ -83,7 +85,7 @@ class QuestionContext:
         return derive_seed(self.base_seed, self.qid, stage)
 
     def generate(self, stage: str, request: GenRequest) -> GenResult:
-        cached = self.store.cached_generation(self.qid, stage)
+        cached = self.store.cached_generation(self.qid, stage, request)
         if cached is not None:
             return cached
         result = self.backend.generate([request])[0]
@@ -159,18 +161,32 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
     total, finished = len(plan.questions), len(plan.questions) - len(todo)
     if progress:
         progress(finished, total, {})
-    for position, q in todo:
+    def one(position: int, q: MCQuestion) -> dict:
         t0 = time.perf_counter()
         exemplars = selector.select(q, k) if k > 0 else []
-        ctx = QuestionContext(store, backend, q.id, cfg.seed)
-        out = strategy.run(q, exemplars, ctx)
-        store.save_result(dict(
+        out = strategy.run(q, exemplars, QuestionContext(store, backend, q.id, cfg.seed))
+        return dict(
             qid=q.id, position=position, dataset=q.dataset, subject=q.subject, gold=q.answer,
             prediction=out.prediction, correct=out.prediction == q.answer, n_samples=len(out.samples) or 1,
             n_unparsed=out.n_unparsed, tokens=out.tokens, seconds=time.perf_counter() - t0, votes=out.votes,
             samples=[asdict(s) for s in out.samples], prompts=out.prompts, scores=out.scores,
-            meta={**out.meta, "exemplars": [e.id for e in exemplars], "question": q.question, "options": q.options}))
+            meta={**out.meta, "exemplars": [e.id for e in exemplars], "question": q.question, "options": q.options})
+
+    def finish(row: dict):
+        nonlocal finished
+        store.save_result(row)
         finished += 1
         if progress:
-            progress(finished, total, {"qid": q.id, "prediction": out.prediction, "gold": q.answer})
+            progress(finished, total, {"qid": row["qid"], "prediction": row["prediction"], "gold": row["gold"]})
+
+    if cfg.concurrency <= 1:
+        for position, q in todo:
+            finish(one(position, q))
+        return store
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency)
+    try:
+        for fut in as_completed([pool.submit(one, p, q) for p, q in todo]):
+            finish(fut.result())
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return store

