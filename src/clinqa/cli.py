@@ -170,5 +170,30 @@ def compare(run_a: Path, run_b: Path):
     console.print(f"only A right: {c.only_a}  only B right: {c.only_b}  exact McNemar p = {c.mcnemar_p:.4g}")
 
 
+@app.command()
+def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or a recipe JSON file"),
+         model: str = typer.Option("gemma3-270m", help="base model: gemma3-270m, a path or a hub id"),
+         output: Path = typer.Option(Path("runs/tune"), "--output", help="output directory (resumes if it has checkpoints)"),
+         max_steps: int = typer.Option(100), total: Optional[int] = typer.Option(None, help="examples to sample"),
+         lora: bool = typer.Option(True, "--lora/--full", help="LoRA adapters (default) or full fine-tuning"),
+         lora_r: int = typer.Option(8), lora_alpha: int = typer.Option(16),
+         lora_targets: str = typer.Option("q_proj,k_proj,v_proj,o_proj"),
+         learning_rate: Optional[float] = typer.Option(None, help="default 2e-4 (LoRA) / 2e-5 (full)"),
+         batch_size: int = typer.Option(4), grad_accum: int = typer.Option(1), max_length: int = typer.Option(512),
+         packing: bool = typer.Option(True, "--packing/--no-packing"), save_steps: int = typer.Option(25),
+         logging_steps: int = typer.Option(5), seed: int = typer.Option(0), data_dir: Optional[str] = typer.Option(None)):
+    """Instruction-tune a base model on a weighted mixture (TRL SFT + PEFT LoRA); resumable; merged model saved."""
+    from clinqa.tune.train import TuneConfig, train
+    cfg = TuneConfig(model, recipe, str(output), max_steps, total, lora, lora_r, lora_alpha, lora_targets, learning_rate,
+                     batch_size, grad_accum, max_length, packing, save_steps, logging_steps, seed, data_dir)
+    try:
+        out = train(cfg)
+    except KeyboardInterrupt:
+        _fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
+    except (DataError, ValueError) as e:
+        _fail(str(e))
+    console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)")
+
+
 if __name__ == "__main__":
     app()

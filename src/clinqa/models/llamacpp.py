@@ -2,7 +2,9 @@
 
 n samples of one prompt share the prompt: llama-cpp-python keeps the KV cache of the last evaluated tokens and only
 evaluates the part of a new prompt that differs, so after the first sample the prompt is not prefilled again and each
-further sample decodes from the cached prefix. Every sample gets its own seed (seed + i).
+further sample decodes from the cached prefix. Every sample gets its own seed (seed + i). The cache is reset at the
+start of each request: reusing a previous request's cache re-evaluates the last prompt token and changes the logits
+slightly, which broke seed reproducibility.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class LlamaCppBackend(Backend):
             text = self.render(req)
             n = req.n if req.temperature > 0 else 1
             texts, counts, prompt_tokens = [], [], 0
+            # each request prefills its prompt once from an empty cache (so a seed reproduces the same samples);
+            # its later samples reuse that prompt's KV cache
+            self.llm.reset()
             for i in range(n):
                 r = self._complete(text, req, None if req.seed is None else req.seed + i)
                 texts.append(truncate_at_stop(r["choices"][0]["text"], req.stop))

@@ -1,0 +1,1 @@
+"""Instruction tuning on a weighted MultiMedQA mixture: mixture sampling, example formatting, TRL/PEFT training."""

@@ -1,0 +1,128 @@
+"""Supervised instruction tuning with TRL's SFTTrainer and PEFT LoRA (or full fine-tuning), CPU or GPU, one process or
+many (`accelerate launch -m clinqa.tune ...` with the configs in configs/accelerate/).
+
+Output directory layout:
+  checkpoints/checkpoint-N/   every `save_steps`; a killed run resumes from the last one with the same result
+  mixture.json                recipe, target weights and realised proportions
+  training_ids.json           every record id in each dataset's training part (the contamination guard reads it)
+  loss.csv, loss.png          the loss curve
+  config.json, model.safetensors, tokenizer files: the merged model, usable by name: --model <output dir>
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from clinqa.tune.format import to_example
+from clinqa.tune.mixture import Recipe, build_mixture, save_mixture
+
+
+@dataclass
+class TuneConfig:
+    model: str = "gemma3-270m"
+    recipe: str = "multimedqa"
+    output_dir: str = "runs/tune"
+    max_steps: int = 100
+    total: int | None = None            # override the recipe's number of examples
+    lora: bool = True                   # False: full fine-tuning
+    lora_r: int = 8
+    lora_alpha: int = 16
+    lora_targets: str = "q_proj,k_proj,v_proj,o_proj"
+    learning_rate: float | None = None  # default 2e-4 with LoRA, 2e-5 full
+    batch_size: int = 4
+    grad_accum: int = 1
+    max_length: int = 512
+    packing: bool = True
+    save_steps: int = 25
+    logging_steps: int = 5
+    seed: int = 0
+    data_dir: str | None = None
+
+
+def load_base(name: str):
+    """(model, tokenizer) for training, resolved like every other model name."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from clinqa.models.resolve import _load_gguf, embedded_gguf
+    if name in ("smollm2-135m-instruct", "gemma3-270m"):
+        model, tok = _load_gguf(embedded_gguf(name), name)
+    elif name.endswith(".gguf"):
+        p = Path(name).resolve()
+        model, tok = _load_gguf(p, p.stem)
+    else:
+        model, tok = AutoModelForCausalLM.from_pretrained(name), AutoTokenizer.from_pretrained(name)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return model, tok
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def save_loss_curve(history: list[dict], out: Path) -> None:
+    rows = [(h["step"], h["loss"]) for h in history if "loss" in h]
+    with open(out / "loss.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([("step", "loss"), *rows])
+    if rows:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot(*zip(*rows), marker=".")
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.set_title("clinqa tune: loss")
+        fig.tight_layout()
+        fig.savefig(out / "loss.png", dpi=120)
+        plt.close(fig)
+
+
+def train(cfg: TuneConfig, callbacks=()) -> Path:
+    import torch
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    out = Path(cfg.output_dir)
+    recipe = Recipe.load(cfg.recipe)
+    if cfg.total is not None:
+        recipe.total, recipe.epochs = cfg.total, None
+    mix = build_mixture(recipe, cfg.data_dir)
+    save_mixture(mix, recipe, out)
+    (out / "tune_config.json").write_text(json.dumps(asdict(cfg), indent=1))
+    print("mixture (dataset: target weight -> realised share):")
+    for d, w in mix.weights.items():
+        print(f"  {d:14s} {w:6.3f} -> {mix.proportions[d]:6.3f}")
+    for d, why in mix.skipped.items():
+        print(f"  {d:14s} skipped: {why}")
+
+    model, tok = load_base(cfg.model)
+    data = Dataset.from_list([to_example(r) for r in mix.examples])
+    peft_config = None
+    if cfg.lora:
+        from peft import LoraConfig
+        peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
+                                 target_modules=cfg.lora_targets.split(","))
+    args = SFTConfig(
+        output_dir=str(out / "checkpoints"), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate or (2e-4 if cfg.lora else 2e-5),
+        logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=3, packing=cfg.packing,
+        max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed, report_to="none",
+        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, disable_tqdm=False)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft_config,
+                         callbacks=list(callbacks))
+    resume = last_checkpoint(out / "checkpoints")
+    if resume:
+        print(f"resuming from {resume}")
+    trainer.train(resume_from_checkpoint=resume)
+    save_loss_curve(trainer.state.log_history, out)
+    merged = trainer.model.merge_and_unload() if cfg.lora else trainer.model
+    # trained on raw prompt/completion text: the tuned model is prompted without a chat template
+    tok.chat_template = None
+    merged.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
