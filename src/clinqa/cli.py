@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -95,6 +96,7 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
           stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
           confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
           concurrency: int = typer.Option(1, help="questions in flight at once (useful with servers: openai:, vllm)"),
+          exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
           data_dir: Optional[str] = typer.Option(None), run_dir: Optional[Path] = typer.Option(None),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
     """Evaluate a model on a multiple-choice dataset. Re-running the same command resumes an interrupted run."""
@@ -106,7 +108,7 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
     cfg = BenchConfig(dataset, split, strategy, model, limit, random_subset, k_shot, n_samples, n_refine, temperature,
                       top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, adaptive,
                       adaptive_batch, stop_rule, confidence, data_dir, str(run_dir) if run_dir else None,
-                      concurrency)
+                      concurrency, exclude_trained)
     try:
         cfg.strategy_config()
     except ValueError as e:
@@ -128,7 +130,12 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
                 progress.first = done
         progress.first = 0
         try:
-            store = run_bench(cfg, progress=progress, runs_root=runs_root)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                store = run_bench(cfg, progress=progress, runs_root=runs_root)
+            for w in caught:
+                if "contamination" in str(w.message):
+                    err.print(f"[bold yellow]warning:[/] {w.message}")
         except KeyboardInterrupt:
             bar.stop()
             _fail("interrupted; finished questions are saved. Re-run the same command to resume.", 130)

@@ -12,6 +12,7 @@ import json
 import random
 import re
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -50,6 +51,7 @@ class BenchConfig:
     data_dir: str | None = None
     run_dir: str | None = None
     concurrency: int = 1               # questions in flight at once (for servers); results do not depend on it
+    exclude_trained: str | None = None # a tuned model dir (or its training_ids.json): skip the questions it trained on
 
     def identity(self) -> dict:
         """The fields that define a run's results (not where it is stored or read from)."""
@@ -111,11 +113,22 @@ class Plan:
     excluded: int = 0
 
 
+def trained_ids(model_or_file: str | None) -> set[str]:
+    """Record ids a model tuned by `clinqa tune` was trained on (empty for any other model)."""
+    if not model_or_file:
+        return set()
+    p = Path(model_or_file)
+    f = p / "training_ids.json" if p.is_dir() else p
+    if f.name != "training_ids.json" or not f.is_file():
+        return set()
+    return {i for ids in json.loads(f.read_text()).values() for i in ids}
+
+
 def plan_questions(cfg: BenchConfig, selector_pool: list[MCQuestion],
                    questions: list[MCQuestion] | None = None) -> Plan:
     if questions is None:
         questions = load(cfg.dataset, cfg.split, cfg.data_dir)
-    ids = {e.id for e in selector_pool if e.dataset == cfg.dataset}
+    ids = {e.id for e in selector_pool if e.dataset == cfg.dataset} | trained_ids(cfg.exclude_trained)
     kept = [q for q in questions if q.id not in ids]
     if cfg.limit is not None and cfg.random_subset:
         kept = sorted(random.Random(cfg.seed).sample(kept, min(cfg.limit, len(kept))), key=kept.index)
@@ -156,7 +169,12 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
     todo = [(i, q) for i, q in enumerate(plan.questions) if q.id not in done]
     if todo and backend is None:
         backend = load_model(cfg.model, chat_template=cfg.chat_template)
-    store.init_run(store.dir.name, cfg.identity(), backend.describe() if backend else {})
+    overlap = len({q.id for q in plan.questions} & trained_ids(cfg.model))
+    if overlap:
+        warnings.warn(f"contamination: {overlap} of the {len(plan.questions)} evaluated questions are in the training data "
+                      f"of {cfg.model} (its training_ids.json); add --exclude-trained {cfg.model} to evaluate on the "
+                      "held-out rest", stacklevel=2)
+    store.init_run(store.dir.name, cfg.identity(), {**(backend.describe() if backend else {}), "trained_overlap": overlap})
     k = cfg.k_shot if cfg.k_shot is not None else default_k(cfg.dataset, strategy.needs_explanations)
     total, finished = len(plan.questions), len(plan.questions) - len(todo)
     if progress:

@@ -2,8 +2,9 @@
 medicationqa .035, healthsearchqa .176).
 
 Each dataset is split into a training part and a held-out part by a seeded hash of its record ids (`train_fraction`),
-so training and evaluation are disjoint and reproducible. Examples are then drawn by weight, with or without
-replacement, either `total` examples or `epochs` passes over the smallest component. The realised proportions are
+so training and evaluation are disjoint and reproducible. Examples are then drawn by weight — with replacement each example's
+dataset is drawn by weight; without, each dataset contributes round(weight x total) distinct records — either `total`
+examples or `epochs` passes over the smallest component (relative to its weight). The realised proportions are
 returned so they can be printed and saved.
 """
 
@@ -110,20 +111,22 @@ def build_mixture(recipe: Recipe, data_dir=None) -> Mixture:
         total = int(recipe.total or 0)
     rng = np.random.default_rng(recipe.seed)
     names = list(pools)
-    picks = rng.choice(len(names), size=total, p=[weights[d] for d in names])
-    examples, cursor = [], {d: rng.permutation(len(pools[d][1])) for d in names}
-    used = {d: 0 for d in names}
-    for k in picks:
-        d = names[k]
-        pool = pools[d][1]
-        if recipe.replacement:
+    examples = []
+    if recipe.replacement:
+        # each example's dataset is drawn by weight: realised shares match the weights within sampling error
+        for k in rng.choice(len(names), size=total, p=[weights[d] for d in names]):
+            pool = pools[names[k]][1]
             examples.append(pool[int(rng.integers(len(pool)))])
-        else:
-            if used[d] >= len(pool):
-                raise DataError(recipe.name, f"{d}: sampling without replacement needs more than its {len(pool)} "
+    else:
+        # without replacement: exact (rounded) counts per dataset, each drawn without repeats, then shuffled
+        for d in names:
+            pool, k = pools[d][1], int(round(weights[d] * total))
+            if k > len(pool):
+                raise DataError(recipe.name, f"{d}: sampling without replacement needs {k} of its {len(pool)} "
                                 "training records; lower total/epochs or allow replacement", field="total")
-            examples.append(pool[cursor[d][used[d]]])
-            used[d] += 1
+            examples += [pool[i] for i in rng.permutation(len(pool))[:k]]
+        examples = [examples[i] for i in rng.permutation(len(examples))]
+        total = len(examples)
     counts = {d: sum(1 for e in examples if e.dataset == d) for d in names}
     return Mixture(examples, {d: counts[d] / max(total, 1) for d in names}, weights,
                    {d: [r.id for r in pools[d][1]] for d in names}, skipped)
