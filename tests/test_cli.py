@@ -63,3 +63,42 @@ def test_real_embedded_model_answers_and_benches(tmp_path, data_dir):
     rows = Store(tmp_path / "real").results()
     assert len(rows) == 2 and all(r["samples"][0]["text"] for r in rows)
     assert Store(tmp_path / "real").run_info()["model"]["name"] == "smollm2-135m-instruct"
+
+
+def _answers(run_dir):
+    from clinqa.store import Store
+    return [(r["qid"], r["text"]) for r in sorted(Store(run_dir).answers(), key=lambda r: r["qid"])]
+
+
+def test_answer_kill_resume_then_consistency_and_autorate(tmp_path, tiny_model_dir):
+    import signal
+    import sqlite3
+    import time
+    cmd = lambda d: [sys.executable, "-m", "clinqa.cli", "answer", "--dataset", "adversarial_equity", "--model",  # noqa
+                     str(tiny_model_dir), "--limit", "24", "--max-tokens", "16", "--run-dir", str(d)]
+    subprocess.run(cmd(tmp_path / "full"), check=True, capture_output=True)
+    p = subprocess.Popen(cmd(tmp_path / "cut"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def n_done():
+        try:
+            with sqlite3.connect(tmp_path / "cut" / "results.sqlite") as c:
+                return c.execute("select count(*) from answers").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+    deadline = time.time() + 180
+    while n_done() < 3 and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert 3 <= n_done() < 24
+    subprocess.run(cmd(tmp_path / "cut"), check=True, capture_output=True)
+    assert _answers(tmp_path / "cut") == _answers(tmp_path / "full") and len(_answers(tmp_path / "full")) == 24
+
+    r = runner.invoke(app, ["consistency", str(tmp_path / "full")])
+    assert r.exit_code == 0 and "pair01" in r.output and "pairs flagged" in r.output
+    r = runner.invoke(app, ["autorate", str(tmp_path / "full"), "--grader", str(tiny_model_dir), "--retries", "1"])
+    assert r.exit_code == 0, r.output
+    from clinqa.store import Store
+    ratings = Store(tmp_path / "full").ratings()
+    assert len(ratings) == 24 and all(len(x["raw"]) == 2 for x in ratings if not x["ok"])
+    assert "24 physician ratings" in r.output

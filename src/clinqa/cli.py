@@ -13,12 +13,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from clinqa.analysis.cli import rate_app
+
 from clinqa.data.errors import DataError
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
 datasets_app = typer.Typer(help="The MultiMedQA datasets.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(rate_app, name="rate")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -175,6 +178,125 @@ def compare(run_a: Path, run_b: Path):
     console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
     console.print(f"accuracy A {100 * c.acc_a:.1f}%  B {100 * c.acc_b:.1f}%  B-A {c.diff.fmt()} (paired bootstrap 95%)")
     console.print(f"only A right: {c.only_a}  only B right: {c.only_b}  exact McNemar p = {c.mcnemar_p:.4g}")
+
+
+@app.command()
+def answer(dataset: str = typer.Option("liveqa", help="liveqa, medicationqa, healthsearchqa, adversarial_general, "
+                                       "adversarial_equity, equitymedqa:<subset>, multimedqa140, multimedqa1066, or a "
+                                       ".csv/.jsonl of questions"),
+           model: str = typer.Option("smollm2-135m-instruct"),
+           source: Optional[str] = typer.Option(None, help="name of this answer source in studies (default: model)"),
+           limit: Optional[int] = typer.Option(None), max_tokens: int = typer.Option(384),
+           temperature: float = typer.Option(0.0, help="0 = greedy, as the paper's long-form answers"),
+           seed: int = typer.Option(1234),
+           debias: Optional[bool] = typer.Option(None, "--debias/--no-debias",
+                                                 help="bias instruction (default: on for adversarial/equity sets)"),
+           chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template"),
+           data_dir: Optional[str] = typer.Option(None), run_dir: Path = typer.Option(Path("runs/answers"))):
+    """Generate long-form answers with the paper's prompt into a resumable store (with full provenance)."""
+    from clinqa.longform.answer import AnswerConfig, run_answers
+    cfg = AnswerConfig(dataset, None, model, source, limit, max_tokens, temperature, seed, debias, chat_template,
+                       data_dir, str(run_dir))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("ETA"), TimeRemainingColumn(), console=err) as bar:
+        task = bar.add_task(f"answers {dataset}", total=None)
+        try:
+            store = run_answers(cfg, progress=lambda d, t, i: bar.update(task, completed=d, total=t))
+        except KeyboardInterrupt:
+            bar.stop()
+            _fail("interrupted; finished answers are saved. Re-run the same command to resume.", 130)
+        except (DataError, ValueError) as e:
+            bar.stop()
+            _fail(str(e))
+    rows = store.answers(source or model)
+    console.print(f"{len(rows)} answers from {source or model} in {store.path}")
+    for r in rows[:3]:
+        console.print(f"[bold]{r['qid']}[/] {r['question'][:100]}\n  -> {r['text'][:300]}")
+
+
+@app.command("import-answers")
+def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of this answer source, e.g. physician"),
+                       run_dir: Path = typer.Option(Path("runs/answers"))):
+    """Import answers written elsewhere (CSV/JSONL: question_id, answer[, question, dataset])."""
+    from clinqa.longform.answer import import_answers
+    try:
+        n = import_answers(path, source, run_dir)
+    except DataError as e:
+        _fail(str(e))
+    console.print(f"imported {n} answers as source {source!r} into {run_dir}")
+
+
+@app.command()
+def consistency(run_dir: Path, threshold: float = typer.Option(0.6, help="similarity below this flags a pair")):
+    """Counterfactual pairs: do the two answers differ in substance (attribute words masked)?"""
+    from clinqa.longform.consistency import check_pairs
+    from clinqa.store import Store
+    try:
+        store = Store.open_existing(run_dir)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    checks = check_pairs(store.answers(), threshold)
+    if not checks:
+        _fail("no counterfactual pairs among these answers (answer --dataset adversarial_equity first)")
+    t = Table(title=f"counterfactual consistency (flag: similarity < {threshold})")
+    for c in ("pair", "attribute", "values", "similarity", "differs in substance?"):
+        t.add_column(c)
+    for c in checks:
+        t.add_row(c.pair, c.attribute, " / ".join(c.values), f"{c.similarity:.2f}", "[red]yes[/]" if c.differs else "no")
+    console.print(t)
+    console.print(f"{sum(c.differs for c in checks)} of {len(checks)} pairs flagged")
+
+
+@app.command()
+def autorate(run_dir: Path, grader: str = typer.Option("smollm2-135m-instruct", help="model name of the grader"),
+             kind: str = typer.Option("physician", help="physician, lay or pairwise"),
+             sources: Optional[str] = typer.Option(None, help="comma list; pairwise needs exactly two"),
+             rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
+             retries: int = typer.Option(3, help="extra attempts after malformed output"),
+             human: Optional[Path] = typer.Option(None, help="human ratings (long table) to measure agreement with")):
+    """Rate stored answers with an LLM grader using the human study's rubric; optionally measure agreement."""
+    from clinqa.longform.agreement import agreement, read_long_table
+    from clinqa.longform.autorate import autorate as run_autorate
+    from clinqa.models import load_model
+    from clinqa.rating.rubric import load_rubric
+    from clinqa.store import Store
+    try:
+        store = Store.open_existing(run_dir)
+        rb = load_rubric(rubric)
+        rb.axes(kind)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    with console.status(f"loading grader {grader} ..."):
+        backend = load_model(grader)
+    with Progress(TextColumn("[bold]autorate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err) as bar:
+        task = bar.add_task("rate", total=None)
+        try:
+            rows = run_autorate(store, backend, kind, sources.split(",") if sources else None, rb, retries,
+                                progress=lambda d, t: bar.update(task, completed=d, total=t))
+        except ValueError as e:
+            bar.stop()
+            _fail(str(e))
+    ok = [r for r in rows if r["ok"]]
+    console.print(f"{len(rows)} {kind} ratings by auto:{backend.name}: {len(ok)} parsed, {len(rows) - len(ok)} failed "
+                  "after retries (raw grader text stored)")
+    axes = rb.axes(kind)
+    t = Table(title=f"share of parsed ratings in the best bin ({kind})")
+    t.add_column("axis")
+    t.add_column("best bin")
+    t.add_column("share", justify="right")
+    for a in axes:
+        vals = [r["values"][a.key] for r in ok]
+        t.add_row(a.label, a.best, f"{sum(v == a.best for v in vals) / len(vals):.2f}" if vals else "-")
+    console.print(t)
+    if human:
+        res = agreement(rows, read_long_table(human))
+        t = Table(title="agreement with human ratings")
+        for c in ("axis", "n", "percent agreement", "Cohen's kappa"):
+            t.add_column(c)
+        for a in res:
+            t.add_row(a.axis, str(a.n), f"{100 * a.percent:.1f}%", f"{a.kappa:.2f}")
+        console.print(t)
 
 
 @app.command()

@@ -5,6 +5,8 @@
 - `generations`: every model call, keyed by (question, stage): prompt, texts, token counts, timing. A strategy that is
   interrupted between stages (ER stage 1 done, stage 2 not) reuses stage 1 on resume.
 - `results`: one row per finished question: gold, prediction, votes, samples and extracted answers.
+- `answers`: long-form answers, generated (`clinqa answer`) or imported, one per (source, question), with provenance.
+- `ratings`: ratings of answers (automatic grader or human), with the grader's raw text.
 Each question commits in one transaction; WAL journaling keeps the file consistent after a kill.
 """
 
@@ -33,10 +35,58 @@ results = Table("results", meta, Column("qid", String, primary_key=True), Column
                 Column("votes", JSON), Column("samples", JSON), Column("prompts", JSON), Column("scores", JSON),
                 Column("meta", JSON), Column("finished", Float))
 
+answers = Table("answers", meta, Column("answer_id", String, primary_key=True), Column("qid", String),
+                Column("source", String), Column("dataset", String), Column("question", Text), Column("text", Text),
+                Column("model", String), Column("prompt", Text), Column("params", JSON), Column("tokens", Integer),
+                Column("seconds", Float), Column("extra", JSON), Column("created", Float))
+ratings = Table("ratings", meta, Column("rating_id", String, primary_key=True), Column("rater", String),
+                Column("kind", String), Column("answer_id", String), Column("other_answer_id", String),
+                Column("values", JSON), Column("ok", Boolean), Column("raw", JSON), Column("meta", JSON),
+                Column("created", Float))
+
 DB_NAME = "results.sqlite"
 
 
-class Store:
+class AnswerStoreMixin:
+    """Long-form answers (generated or imported, with provenance) and ratings (automatic or human) of them."""
+
+    def done_answers(self, source: str) -> set[str]:
+        with self.engine.connect() as c:
+            return {r.qid for r in c.execute(select(answers.c.qid).where(answers.c.source == source))}
+
+    def save_answer(self, row: dict) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(answers).values(**row, answer_id=f"{row['source']}:{row['qid']}", created=time.time())
+                      .on_conflict_do_nothing())
+
+    def answers(self, source: str | None = None) -> list[dict]:
+        q = select(answers).order_by(answers.c.created)
+        if source:
+            q = q.where(answers.c.source == source)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def sources(self) -> list[str]:
+        with self.engine.connect() as c:
+            return sorted({r.source for r in c.execute(select(answers.c.source))})
+
+    def save_rating(self, row: dict) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(ratings).values(**row, created=time.time()).on_conflict_do_nothing())
+
+    def ratings(self, rater: str | None = None) -> list[dict]:
+        q = select(ratings).order_by(ratings.c.created)
+        if rater:
+            q = q.where(ratings.c.rater == rater)
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def rated_ids(self, rater: str) -> set[str]:
+        with self.engine.connect() as c:
+            return {r.rating_id for r in c.execute(select(ratings.c.rating_id).where(ratings.c.rater == rater))}
+
+
+class Store(AnswerStoreMixin):
     def __init__(self, run_dir: str | Path):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)

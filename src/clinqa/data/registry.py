@@ -98,12 +98,20 @@ assert set(MMLU_COUNTS) == set(SUBJECTS)
 
 def get_spec(name: str) -> DatasetSpec:
     if name not in REGISTRY:
-        raise DataError(name, f"unknown dataset; known: {', '.join(REGISTRY)} or hf:<owner>/<name>", field="dataset")
+        raise DataError(name, f"unknown dataset; known: {', '.join(REGISTRY)}, adversarial_general, adversarial_equity, "
+                        "equitymedqa:<subset>, a .csv/.jsonl question file, or hf:<owner>/<name>", field="dataset")
     return REGISTRY[name]
 
 
 def load(name: str, split: str | None = None, root: str | Path | None = None) -> list:
-    """Load a dataset by registry name (or `hf:<id>[:config]`) and split."""
+    """Load a dataset by registry name, `hf:<id>[:config]`, `equitymedqa:<subset>`, or a question file path."""
+    from clinqa.data.loaders import questions
+    if name in ("adversarial_general", "adversarial_equity"):
+        return questions.load_adversarial(name.split("_", 1)[1])
+    if name.startswith("equitymedqa:"):
+        return questions.load_equitymedqa(name.split(":", 1)[1])
+    if name.endswith((".csv", ".tsv", ".jsonl")) and name not in REGISTRY:
+        return questions.load_question_file(name)
     if name.startswith("hf:"):
         from clinqa.data.loaders.hub import load_hub
         hub_id, _, config = name[3:].partition(":")

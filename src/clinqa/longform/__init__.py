@@ -1,0 +1,1 @@
+"""Long-form answering: evaluation sets, answer generation and import, counterfactual consistency, automatic rating."""

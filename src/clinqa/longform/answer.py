@@ -1,0 +1,121 @@
+"""Long-form answers: generate them with the paper's prompt (greedy by default, as the paper), or import answers
+written elsewhere (physicians, another system) so that rating studies can compare sources. Every answer is stored
+with its provenance (model, prompt, parameters, seed, time) in the run's results store; a run resumes after a kill.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from clinqa.data.errors import DataError
+from clinqa.data.loaders.common import read_jsonl
+from clinqa.data.registry import load
+from clinqa.longform.evalsets import EVAL_SETS
+from clinqa.models.base import Backend, GenRequest
+from clinqa.prompts import LONGFORM_AUDIENCE, longform_prompt
+from clinqa.store import Store
+
+
+@dataclass
+class AnswerConfig:
+    dataset: str = "liveqa"             # registry name, adversarial_general/_equity, equitymedqa:<s>, a file, or an
+    split: str | None = None            # eval set: multimedqa140 / multimedqa1066
+    model: str = "smollm2-135m-instruct"
+    source: str | None = None           # name of this answer source in studies (default: the model name)
+    limit: int | None = None
+    max_tokens: int = 384
+    temperature: float = 0.0
+    seed: int = 1234
+    debias: bool | None = None          # None: on for adversarial / equity sets, off otherwise
+    chat_template: bool | None = None
+    data_dir: str | None = None
+    run_dir: str = "runs/answers"
+
+    def identity(self) -> dict:
+        d = asdict(self)
+        for k in ("run_dir", "data_dir"):
+            d.pop(k)
+        return d
+
+
+def questions_for(cfg: AnswerConfig) -> list:
+    if cfg.dataset in EVAL_SETS:
+        qs = EVAL_SETS[cfg.dataset](cfg.seed, cfg.data_dir)
+    else:
+        qs = load(cfg.dataset, cfg.split, cfg.data_dir)
+    if qs and not hasattr(qs[0], "references"):
+        raise DataError(cfg.dataset, "this is a multiple-choice dataset; use `clinqa bench` for it", field="dataset")
+    return qs[:cfg.limit] if cfg.limit else qs
+
+
+def wants_debias(cfg: AnswerConfig, dataset: str) -> bool:
+    if cfg.debias is not None:
+        return cfg.debias
+    return dataset.startswith(("adversarial", "equitymedqa"))
+
+
+def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
+                progress: Callable[[int, int, dict], None] | None = None) -> Store:
+    from clinqa.models.resolve import load_model
+    qs = questions_for(cfg)
+    store = Store(cfg.run_dir)
+    source = cfg.source or cfg.model
+    done = store.done_answers(source)
+    todo = [q for q in qs if q.id not in done]
+    if todo and backend is None:
+        backend = load_model(cfg.model, chat_template=cfg.chat_template)
+    info = store.run_info()
+    if not info:
+        store.init_run(store.dir.name, {"answer_runs": {source: cfg.identity()}}, backend.describe() if backend else {})
+    finished = len(qs) - len(todo)
+    if progress:
+        progress(finished, len(qs), {})
+    for q in todo:
+        variant = q.dataset if q.dataset in LONGFORM_AUDIENCE else "healthsearchqa"
+        prompt = longform_prompt(q.question, variant, wants_debias(cfg, q.dataset))
+        req = GenRequest(prompt, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
+                         stop=("\nQuestion:",))
+        r = backend.generate([req])[0]
+        store.save_answer(dict(qid=q.id, source=source, dataset=q.dataset, question=q.question, text=r.texts[0].strip(),
+                               model=cfg.model, prompt=r.rendered_prompt, params=asdict(req) | {"backend": backend.describe()},
+                               tokens=r.completion_tokens[0], seconds=r.seconds, extra=q.extra))
+        finished += 1
+        if progress:
+            progress(finished, len(qs), {"qid": q.id})
+    return store
+
+
+def import_answers(path: str | Path, source: str, run_dir: str | Path) -> int:
+    """Import answers from CSV/JSONL with columns question_id (or id), answer, optional question and dataset."""
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl":
+        rows = list(read_jsonl(path))
+    elif path.suffix.lower() == ".csv":
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh)
+            rows = [(reader.line_num, row) for row in reader]
+    else:
+        raise DataError(path, "answers must be a .csv or .jsonl file")
+    store = Store(run_dir)
+    n = 0
+    for line, row in rows:
+        qid = row.get("question_id") or row.get("id")
+        if not qid:
+            raise DataError(path, "missing field", line=line, field="question_id")
+        text = row.get("answer")
+        if not text or not str(text).strip():
+            raise DataError(path, "missing answer", line=line, record=str(qid), field="answer")
+        store.save_answer(dict(qid=str(qid), source=source, dataset=row.get("dataset") or "", question=row.get("question") or "",
+                               text=str(text).strip(), model=None, prompt=None,
+                               params={"imported_from": str(path.resolve()), "line": line}, tokens=None, seconds=None,
+                               extra={k: v for k, v in row.items() if k not in ("question_id", "id", "answer", "question")}))
+        n += 1
+    return n
+
+
+def _now() -> float:
+    return time.time()

@@ -1,0 +1,139 @@
+"""Automatic rater: an LLM grader applying the human study's rubric (12 physician axes, 2 lay axes, or the 9 pairwise
+axes) through any backend.
+
+The grader is asked for one JSON object mapping every axis key to one of that axis's allowed values. Output is
+accepted only if every axis is present with an allowed value (case and surrounding punctuation are forgiven); a
+"key: value" line format is accepted as well. On malformed output it retries (greedy first, then sampled with new
+seeds). Every attempt's raw text is stored with the rating, and a rating that never parsed is stored as failed.
+Pairwise: the two answers are shown in a seeded random order, recorded so that analysis can un-blind it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from clinqa.models.base import Backend, GenRequest
+from clinqa.rating.rubric import Axis, Rubric, load_rubric
+from clinqa.store import Store
+
+INTRO = {
+    "physician": "You are an experienced physician grading an answer to a consumer medical question.",
+    "lay": "You are a member of the public judging how useful an answer to a health question is.",
+    "pairwise": "You are an experienced physician comparing two answers to the same consumer medical question.",
+}
+
+
+class GradeParseError(ValueError):
+    pass
+
+
+def grader_prompt(kind: str, axes: Sequence[Axis], question: str, answers: Sequence[str]) -> str:
+    shown = (f"Answer:\n{answers[0]}" if len(answers) == 1 else
+             f"Answer 1:\n{answers[0]}\n\nAnswer 2:\n{answers[1]}")
+    lines = [f'- "{a.key}": {a.question} Allowed values: ' + " | ".join(f'"{v}"' for v in a.scale) for a in axes]
+    keys = ", ".join(f'"{a.key}": "..."' for a in axes)
+    return (f"{INTRO[kind]} For each axis below choose exactly one of its allowed values, copied exactly.\n\n"
+            f"Question:\n{question}\n\n{shown}\n\nAxes:\n" + "\n".join(lines) +
+            f"\n\nReply with only one JSON object with exactly these keys: {{{keys}}}\n")
+
+
+def _canon(value: str, axis: Axis) -> str | None:
+    v = str(value).strip().strip('"\'.').lower()
+    for option in axis.scale:
+        if v == option.lower():
+            return option
+    return None
+
+
+def parse_grade(text: str, axes: Sequence[Axis]) -> dict[str, str]:
+    """{axis key: allowed value} or GradeParseError naming what is wrong."""
+    found: dict = {}
+    m = re.search(r"\{.*\}", text, re.S)
+    if m:
+        try:
+            obj = json.loads(m.group(0))
+            if isinstance(obj, dict):
+                found = obj
+        except json.JSONDecodeError:
+            pass
+    if not found:
+        for line in text.splitlines():
+            k, sep, v = line.partition(":")
+            if sep:
+                found[k.strip().strip('-*" ').lower()] = v
+    out, problems = {}, []
+    for a in axes:
+        if a.key not in found:
+            problems.append(f"{a.key}: missing")
+            continue
+        value = _canon(found[a.key], a)
+        if value is None:
+            problems.append(f"{a.key}: {str(found[a.key])[:40]!r} is not one of {list(a.scale)}")
+        else:
+            out[a.key] = value
+    if problems:
+        raise GradeParseError("; ".join(problems))
+    return out
+
+
+@dataclass
+class Grade:
+    values: dict[str, str] | None
+    raw: list[str]
+    error: str | None
+
+
+def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[str], seed: int, retries: int = 3,
+          max_tokens: int = 400) -> Grade:
+    prompt = grader_prompt(kind, axes, question, answers)
+    raw, error = [], None
+    for attempt in range(retries + 1):
+        req = GenRequest(prompt, prefix="{", max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7,
+                         seed=seed + attempt)
+        text = "{" + backend.generate([req])[0].texts[0]
+        raw.append(text)
+        try:
+            return Grade(parse_grade(text, axes), raw, None)
+        except GradeParseError as e:
+            error = str(e)
+    return Grade(None, raw, error)
+
+
+def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,
+             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None) -> list[dict]:
+    """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise)."""
+    rubric = rubric or load_rubric()
+    axes = rubric.axes(kind)
+    rater = f"auto:{backend.name}"
+    done = store.rated_ids(rater)
+    jobs = []
+    if kind == "pairwise":
+        if not sources or len(sources) != 2:
+            raise ValueError("pairwise autorating needs exactly two sources, e.g. --sources modelA,physician")
+        a, b = ({x["qid"]: x for x in store.answers(s)} for s in sources)
+        for qid in [q for q in a if q in b]:
+            pair = [a[qid], b[qid]]
+            if random.Random(f"{seed}:{qid}").random() < 0.5:
+                pair.reverse()
+            jobs.append((f"{rater}:pairwise:{pair[0]['answer_id']}|{pair[1]['answer_id']}", pair))
+    else:
+        for ans in store.answers():
+            if not sources or ans["source"] in sources:
+                jobs.append((f"{rater}:{kind}:{ans['answer_id']}", [ans]))
+    todo = [(rid, p) for rid, p in jobs if rid not in done]
+    for i, (rid, pair) in enumerate(todo):
+        g = grade(backend, kind, axes, pair[0]["question"], [p["text"] for p in pair],
+                  seed=seed + i, retries=retries)
+        store.save_rating(dict(rating_id=rid, rater=rater, kind=kind, answer_id=pair[0]["answer_id"],
+                               other_answer_id=pair[1]["answer_id"] if len(pair) > 1 else None, values=g.values,
+                               ok=g.values is not None, raw=g.raw,
+                               meta={"error": g.error, "attempts": len(g.raw), "rubric": rubric.name,
+                                     "answer_1": pair[0]["answer_id"],
+                                     "answer_2": pair[1]["answer_id"] if len(pair) > 1 else None}))
+        if progress:
+            progress(i + 1, len(todo))
+    return [r for r in store.ratings(rater) if r["kind"] == kind]
