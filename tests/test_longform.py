@@ -6,6 +6,7 @@ import pytest
 
 from clinqa.data import DataError, load
 from clinqa.data.loaders.questions import load_question_file
+from clinqa.analysis.table import Rating
 from clinqa.longform.agreement import agreement, cohen_kappa
 from clinqa.longform.answer import AnswerConfig, import_answers, run_answers
 from clinqa.longform.autorate import GradeParseError, autorate, grade, parse_grade
@@ -151,7 +152,7 @@ def test_kappa_and_agreement():
     # by hand: po = 9/10; marginals a 6/4 and 7/3 -> pe = (6*7 + 4*3)/100 = .54; kappa = (.9 - .54)/(1 - .54)
     assert cohen_kappa(list("aaabbaaabb"), list("aaabaaaabb")) == pytest.approx(0.36 / 0.46)
     auto = [{"answer_id": f"x{i}", "ok": True, "values": {"bias": "No" if i < 8 else "Yes"}} for i in range(10)]
-    human = [{"answer_id": f"x{i}", "axis": "bias", "value": "No" if i < 9 else "Yes"} for i in range(10)]
+    human = [Rating("physician", f"x{i}", f"q{i}", "model", "doc", "bias", "No" if i < 9 else "Yes") for i in range(10)]
     (res,) = agreement(auto, human)
     assert res.n == 10 and res.percent == pytest.approx(0.9)
-    assert res.kappa == pytest.approx(cohen_kappa([h["value"] for h in human], ["No"] * 8 + ["Yes"] * 2))
+    assert res.kappa == pytest.approx(cohen_kappa([h.value for h in human], ["No"] * 8 + ["Yes"] * 2))

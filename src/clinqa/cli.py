@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from clinqa.analysis.cli import rate_app
+from clinqa.rating.cli import rate_app
 
 from clinqa.data.errors import DataError
 
@@ -253,9 +253,10 @@ def autorate(run_dir: Path, grader: str = typer.Option("smollm2-135m-instruct", 
              sources: Optional[str] = typer.Option(None, help="comma list; pairwise needs exactly two"),
              rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
              retries: int = typer.Option(3, help="extra attempts after malformed output"),
-             human: Optional[Path] = typer.Option(None, help="human ratings (long table) to measure agreement with")):
+             human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to compare with")):
     """Rate stored answers with an LLM grader using the human study's rubric; optionally measure agreement."""
-    from clinqa.longform.agreement import agreement, read_long_table
+    from clinqa.analysis.table import read_ratings
+    from clinqa.longform.agreement import agreement
     from clinqa.longform.autorate import autorate as run_autorate
     from clinqa.models import load_model
     from clinqa.rating.rubric import load_rubric
@@ -290,7 +291,10 @@ def autorate(run_dir: Path, grader: str = typer.Option("smollm2-135m-instruct", 
         t.add_row(a.label, a.best, f"{sum(v == a.best for v in vals) / len(vals):.2f}" if vals else "-")
     console.print(t)
     if human:
-        res = agreement(rows, read_long_table(human))
+        try:
+            res = agreement(rows, read_ratings(human))
+        except DataError as e:
+            _fail(str(e))
         t = Table(title="agreement with human ratings")
         for c in ("axis", "n", "percent agreement", "Cohen's kappa"):
             t.add_column(c)

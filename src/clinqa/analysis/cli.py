@@ -1,4 +1,5 @@
-"""`clinqa rate ...`: analyse a rating study (`analyze`) and make a simulated one with known effects (`simulate`)."""
+"""`clinqa rate analyze` (analyse a rating study) and `clinqa rate simulate` (make one with known effects); registered
+on the `rate` command group in `clinqa.rating.cli`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-rate_app = typer.Typer(help="Rating studies: analysis of physician, lay and pairwise ratings.", no_args_is_help=True)
 console = Console()
 
 
@@ -22,7 +22,6 @@ def load_study(study: Path):
     return read_ratings(study)
 
 
-@rate_app.command()
 def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.jsonl/.parquet) or a run directory"),
             out: Path = typer.Option(None, help="report folder (default: <study>-analysis)"),
             resamples: int = typer.Option(10_000, help="bootstrap resamples and permutations (the paper: 10,000)"),
@@ -84,7 +83,6 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
     console.print(f"report: {path}\nfigures (PNG and SVG) and numbers.csv in {out}")
 
 
-@rate_app.command()
 def simulate(out: Path = typer.Argument(..., help="where to write the ratings (.csv, .jsonl or .parquet)"),
              questions: int = typer.Option(140), seed: int = typer.Option(0)):
     """Write a simulated study (model vs physician answers; known effects on some axes) as a ratings long table."""

@@ -34,9 +34,17 @@ class Rubric:
         return getattr(self, kind)
 
 
+DEFAULT_RUBRIC = Path(str(resources.files("clinqa") / "resources" / "rubric" / "medpalm2.json"))
+
+
 def load_rubric(path: str | Path | None = None) -> Rubric:
-    p = Path(path) if path else Path(str(resources.files("clinqa") / "resources" / "rubric" / "medpalm2.json"))
-    raw = json.loads(p.read_text())
+    p = Path(path) if path else DEFAULT_RUBRIC
+    return rubric_from_dict(json.loads(p.read_text()), p)
+
+
+def rubric_from_dict(raw: dict, p: str | Path = "rubric") -> Rubric:
+    """A rubric from its JSON form (a study keeps the JSON it was created with)."""
+    p = Path(p)
     parts = {}
     for kind in ("physician", "lay", "pairwise"):
         axes = []

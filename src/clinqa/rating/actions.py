@@ -1,0 +1,134 @@
+"""What a rater does: list their assignments, open one (never another rater's, never the answer sources), save a
+draft, submit. A submission is one transaction that begins with its guard (`UPDATE ... WHERE submitted IS NULL`), so a
+double submit or a second tab gets `AlreadySubmitted` instead of a duplicate or a silent overwrite, and a crash
+mid-request rolls back to a consistent state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from clinqa.rating.auth import now
+from clinqa.rating.db import assignments, items, ratings, studies
+from clinqa.rating.rubric import Axis, rubric_from_dict
+
+
+class NotFound(LookupError):
+    pass
+
+
+class AlreadySubmitted(RuntimeError):
+    pass
+
+
+class Incomplete(ValueError):
+    def __init__(self, missing: list[str]):
+        self.missing = missing
+        super().__init__(f"answer every axis before submitting; missing: {', '.join(missing)}")
+
+
+@dataclass
+class AssignmentView:
+    """What the rater sees: no sources, answers in the order shown to this rater."""
+    id: int
+    study: str
+    kind: str
+    question: str
+    answers: list[str]
+    axes: tuple[Axis, ...]
+    values: dict[str, str]
+    submitted: bool
+    position: int
+    total: int
+
+
+def my_assignments(engine: Engine, user_id: int) -> list[dict]:
+    with engine.connect() as c:
+        rows = c.execute(select(assignments.c.id, assignments.c.position, assignments.c.submitted,
+                                assignments.c.draft_updated, items.c.kind, studies.c.name)
+                         .join(items, items.c.id == assignments.c.item_id)
+                         .join(studies, studies.c.id == assignments.c.study_id)
+                         .where(assignments.c.rater_id == user_id)
+                         .order_by(studies.c.id, assignments.c.position)).all()
+    return [dict(id=r.id, position=r.position, kind=r.kind, study=r.name,
+                 status="submitted" if r.submitted else ("draft" if r.draft_updated else "to do")) for r in rows]
+
+
+def next_open(engine: Engine, user_id: int) -> int | None:
+    return next((a["id"] for a in my_assignments(engine, user_id) if a["status"] != "submitted"), None)
+
+
+def _row(engine: Engine, assignment_id: int, user_id: int):
+    with engine.connect() as c:
+        row = c.execute(select(assignments, items.c.kind, items.c.question, items.c.text_a, items.c.text_b,
+                               studies.c.name, studies.c.rubric)
+                        .join(items, items.c.id == assignments.c.item_id)
+                        .join(studies, studies.c.id == assignments.c.study_id)
+                        .where(assignments.c.id == assignment_id)).first()
+    if row is None or row.rater_id != user_id:     # another rater's assignment does not exist for you
+        raise NotFound(f"no assignment {assignment_id}")
+    return row
+
+
+def _axes(row) -> tuple[Axis, ...]:
+    return rubric_from_dict(row.rubric, f"study {row.name}").axes(row.kind)
+
+
+def open_assignment(engine: Engine, assignment_id: int, user_id: int) -> AssignmentView:
+    row = _row(engine, assignment_id, user_id)
+    answers = [row.text_a] if row.kind != "pairwise" else ([row.text_b, row.text_a] if row.flip else [row.text_a, row.text_b])
+    values = {}
+    if row.submitted:
+        with engine.connect() as c:
+            values = {r.axis: r.value for r in c.execute(select(ratings).where(ratings.c.assignment_id == row.id))}
+    elif row.draft:
+        values = dict(row.draft)
+    total = len(my_assignments(engine, user_id))
+    return AssignmentView(row.id, row.name, row.kind, row.question, answers, _axes(row), values, bool(row.submitted),
+                          row.position, total)
+
+
+def _clean(row, form: dict[str, str]) -> dict[str, str]:
+    """Keep only rubric axes with allowed values; an unknown value is an error, not silently dropped."""
+    out = {}
+    for axis in _axes(row):
+        v = form.get(axis.key)
+        if v in (None, ""):
+            continue
+        if v not in axis.scale:
+            raise ValueError(f"axis {axis.key!r} has no value {v!r}")
+        out[axis.key] = v
+    return out
+
+
+def save_draft(engine: Engine, assignment_id: int, user_id: int, form: dict[str, str]) -> dict[str, str]:
+    row = _row(engine, assignment_id, user_id)
+    values = _clean(row, form)
+    with engine.begin() as c:
+        done = c.execute(update(assignments).where(assignments.c.id == assignment_id,
+                                                   assignments.c.rater_id == user_id, assignments.c.submitted.is_(None))
+                         .values(draft=values, draft_updated=now())).rowcount
+    if not done:
+        raise AlreadySubmitted("this item was already submitted; drafts can no longer change it")
+    return values
+
+
+def submit(engine: Engine, assignment_id: int, user_id: int, form: dict[str, str]) -> None:
+    row = _row(engine, assignment_id, user_id)
+    values = _clean(row, form)
+    missing = [a.label for a in _axes(row) if a.key not in values]
+    if missing:
+        save_draft(engine, assignment_id, user_id, form)     # keep what was answered
+        raise Incomplete(missing)
+    t = now()
+    with engine.begin() as c:
+        guard = c.execute(update(assignments).where(assignments.c.id == assignment_id,
+                                                    assignments.c.rater_id == user_id,
+                                                    assignments.c.submitted.is_(None))
+                          .values(submitted=t, draft=values, draft_updated=t))
+        if guard.rowcount != 1:
+            raise AlreadySubmitted("this item was already submitted")
+        c.execute(insert(ratings), [dict(assignment_id=assignment_id, study_id=row.study_id, item_id=row.item_id,
+                                         rater_id=user_id, axis=k, value=v, created=t) for k, v in values.items()])

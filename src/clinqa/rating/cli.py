@@ -1,0 +1,96 @@
+"""`clinqa rate ...`: run the rating app (`serve`), manage users and studies from the shell, export ratings, and
+analyse them (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from clinqa.analysis.cli import analyze, simulate
+from clinqa.rating.db import DEFAULT_URL
+
+rate_app = typer.Typer(help="Rating studies: the web app, users, studies, export and analysis.", no_args_is_help=True)
+rate_app.command()(analyze)
+rate_app.command()(simulate)
+console = Console()
+DB_HELP = "database URL: sqlite:///file.sqlite (default) or postgresql+psycopg://user:password@host/db"
+
+
+@rate_app.command()
+def serve(db: str = typer.Option(DEFAULT_URL, help=DB_HELP), host: str = typer.Option("127.0.0.1"),
+          port: int = typer.Option(8000), demo: bool = typer.Option(True, help="on an empty database: create a demo "
+                                                                         "study from the shipped demo answers and print logins"),
+          answers: Optional[Path] = typer.Option(None, help="demo study over this `clinqa answer` run directory "
+                                                 "(default: the shipped demo answers)"),
+          session_hours: float = typer.Option(12.0), secure_cookies: bool = typer.Option(False, help="behind HTTPS")):
+    """Start the rating app."""
+    import uvicorn
+
+    from clinqa.rating.app import create_app
+    from clinqa.rating.demo import ensure_demo
+    app = create_app(db, session_hours, secure_cookies)
+    if demo:
+        from clinqa.store import Store
+        logins = ensure_demo(app.state.engine, Store.open_existing(answers).answers() if answers else None)
+        for user, password in logins.items():
+            console.print(f"demo login: [bold]{user}[/] / {password}")
+    console.print(f"rating app on http://{host}:{port}  (database {db})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@rate_app.command("add-user")
+def add_user(username: str, password: str = typer.Option(..., prompt=True, hide_input=True),
+             pool: str = typer.Option("physician", help="physician or lay"), admin: bool = typer.Option(False),
+             db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Create a rater or an admin."""
+    from clinqa.rating.auth import create_user
+    from clinqa.rating.db import make_engine
+    try:
+        create_user(make_engine(db), username, password, pool, admin)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    console.print(f"created {'admin' if admin else pool + ' rater'} {username}")
+
+
+@rate_app.command("create-study")
+def create_study_cmd(name: str, answers: Path = typer.Option(..., help="run directory of `clinqa answer`"),
+                     sources: str = typer.Option(..., help="comma list; pairwise compares the first two"),
+                     physician: int = typer.Option(3, help="physician raters per answer (0: none)"),
+                     lay: int = typer.Option(0, help="lay raters per answer"),
+                     pairwise: int = typer.Option(0, help="physician raters per pair"),
+                     overlap: int = typer.Option(0, help="items per kind rated by every rater of the pool"),
+                     seed: int = typer.Option(0), db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Create a study from stored answers and assign it."""
+    from clinqa.rating.db import make_engine
+    from clinqa.rating.study import StudyConfig, create_study, progress_by_rater
+    from clinqa.store import Store
+    engine = make_engine(db)
+    try:
+        sid = create_study(engine, StudyConfig(name, sources.split(","), physician, lay, pairwise, overlap, seed),
+                           Store.open_existing(answers).answers())
+    except (ValueError, FileNotFoundError) as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    for r in progress_by_rater(engine, sid):
+        console.print(f"{r['rater']} ({r['pool']}): {r['assigned']} items")
+
+
+@rate_app.command()
+def export(study: str, out: Path = typer.Argument(..., help=".csv, .jsonl or .parquet"),
+           db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Export a study's ratings as the long table (`clinqa rate analyze` reads it)."""
+    from clinqa.rating.app import render_export
+    from clinqa.rating.db import make_engine
+    from clinqa.rating.study import export_rows, study_by_name
+    engine = make_engine(db)
+    try:
+        rows = export_rows(engine, study_by_name(engine, study).id)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    out.write_bytes(render_export(rows, out.suffix.lstrip(".").lower())[0])
+    console.print(f"{len(rows)} ratings -> {out}")

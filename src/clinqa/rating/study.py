@@ -1,0 +1,181 @@
+"""Studies: built from stored answers (`clinqa answer` / `import-answers`), with independent rating by physician and
+lay pools and/or pairwise ranking of two sources; assignment that guarantees each item's replication, balances load
+across raters and adds a seeded overlap subset rated by every rater of the pool (for agreement); progress; export of
+all ratings as the long table `clinqa rate analyze` reads, un-blinded (sources and sides restored)."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Engine
+
+from clinqa.rating.auth import now
+from clinqa.rating.db import assignments, items, ratings, studies, users
+from clinqa.rating.rubric import DEFAULT_RUBRIC
+
+
+@dataclass
+class StudyConfig:
+    name: str
+    sources: list[str]                                 # answer sources taking part; pairwise uses the first two
+    physician_replication: int = 3                     # raters per answer (0: no physician independent rating)
+    lay_replication: int = 0
+    pairwise_replication: int = 0                      # physician raters per pair (0: no pairwise ranking)
+    overlap: int = 0                                   # items per kind rated by every rater of the pool
+    seed: int = 0
+    physician_raters: list[str] = field(default_factory=list)   # default: every physician
+    lay_raters: list[str] = field(default_factory=list)
+
+
+def balanced_assignment(item_ids: list[int], raters: list[int], replication: int, overlap: set[int],
+                        rng: random.Random) -> list[tuple[int, int]]:
+    """(item, rater) pairs: each item gets `replication` distinct raters (all raters for overlap items), always the
+    least-loaded ones (ties broken at random), so loads differ by at most one."""
+    if replication > len(raters):
+        raise ValueError(f"replication {replication} needs at least {replication} raters in the pool; "
+                         f"there are {len(raters)}")
+    load = Counter({r: 0 for r in raters})
+    out = []
+    for item in [i for i in item_ids if i in overlap] + [i for i in item_ids if i not in overlap]:
+        if item in overlap:
+            chosen = list(raters)
+        else:
+            order = sorted(raters, key=lambda r: (load[r], rng.random()))
+            chosen = order[:replication]
+        for r in chosen:
+            load[r] += 1
+            out.append((item, r))
+    return out
+
+
+def _pool(engine: Engine, pool: str, names: list[str]) -> list[int]:
+    with engine.connect() as c:
+        rows = c.execute(select(users.c.id, users.c.username).where(users.c.pool == pool,
+                                                                    users.c.is_admin.is_(False))).all()
+    by_name = {r.username: r.id for r in rows}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ValueError(f"no {pool} rater named {', '.join(missing)}")
+    return sorted(by_name[n] for n in names) if names else sorted(by_name.values())
+
+
+def create_study(engine: Engine, cfg: StudyConfig, answers: list[dict], rubric: dict | None = None) -> int:
+    """Make the study, its items and assignments in one transaction; returns the study id."""
+    rng = random.Random(cfg.seed)
+    rubric = rubric or json.loads(DEFAULT_RUBRIC.read_text())
+    chosen = [a for a in answers if a["source"] in cfg.sources]
+    missing = [s for s in cfg.sources if not any(a["source"] == s for a in chosen)]
+    if missing:
+        raise ValueError(f"no stored answers from source(s) {', '.join(missing)}; "
+                         f"available: {', '.join(sorted({a['source'] for a in answers})) or 'none'}")
+    plans = []   # (kind, pool, replication, item rows)
+    indep = [dict(kind="", qid=a["qid"], question=a["question"], answer_a=a["answer_id"], text_a=a["text"],
+                  source_a=a["source"]) for a in sorted(chosen, key=lambda a: (a["qid"], a["source"]))]
+    if cfg.physician_replication:
+        plans.append(("physician", "physician", cfg.physician_replication, indep))
+    if cfg.lay_replication:
+        plans.append(("lay", "lay", cfg.lay_replication, indep))
+    if cfg.pairwise_replication:
+        if len(cfg.sources) < 2:
+            raise ValueError("pairwise ranking needs two sources")
+        a_src, b_src = cfg.sources[:2]
+        by_q = defaultdict(dict)
+        for a in chosen:
+            by_q[a["qid"]][a["source"]] = a
+        pairs = [dict(kind="", qid=q, question=d[a_src]["question"], answer_a=d[a_src]["answer_id"],
+                      text_a=d[a_src]["text"], source_a=a_src, answer_b=d[b_src]["answer_id"], text_b=d[b_src]["text"],
+                      source_b=b_src) for q, d in sorted(by_q.items()) if a_src in d and b_src in d]
+        if not pairs:
+            raise ValueError(f"no question was answered by both {a_src} and {b_src}")
+        plans.append(("pairwise", "physician", cfg.pairwise_replication, pairs))
+    if not plans:
+        raise ValueError("the study rates nothing: set a physician, lay or pairwise replication above 0")
+    pools = {p: _pool(engine, p, cfg.physician_raters if p == "physician" else cfg.lay_raters)
+             for p in {pool for _, pool, _, _ in plans}}
+    with engine.begin() as c:
+        if c.execute(select(studies.c.id).where(studies.c.name == cfg.name)).first():
+            raise ValueError(f"a study named {cfg.name!r} exists")
+        sid = c.execute(insert(studies).values(name=cfg.name, config=asdict(cfg), rubric=rubric,
+                                               created=now())).inserted_primary_key[0]
+        for kind, pool, replication, rows in plans:
+            ids = [c.execute(insert(items).values(**{**r, "kind": kind}, study_id=sid)).inserted_primary_key[0]
+                   for r in rows]
+            overlap = set(rng.sample(ids, min(cfg.overlap, len(ids))))
+            if overlap:
+                c.execute(items.update().where(items.c.id.in_(overlap)).values(overlap=True))
+            pairs = balanced_assignment(ids, pools[pool], replication, overlap, rng)
+            per_rater = Counter()
+            rows_out = []
+            for item, rater in sorted(pairs, key=lambda p: (p[1], rng.random())):   # each rater's own random order
+                rows_out.append(dict(study_id=sid, item_id=item, rater_id=rater, position=per_rater[rater],
+                                     flip=kind == "pairwise" and rng.random() < 0.5))
+                per_rater[rater] += 1
+            c.execute(insert(assignments), rows_out)
+    return sid
+
+
+def study_by_name(engine: Engine, name: str):
+    with engine.connect() as c:
+        row = c.execute(select(studies).where(studies.c.name == name)).first()
+    if row is None:
+        raise ValueError(f"no study named {name!r}")
+    return row
+
+
+def progress_by_rater(engine: Engine, study_id: int) -> list[dict]:
+    with engine.connect() as c:
+        rows = c.execute(select(users.c.username, users.c.pool, func.count(assignments.c.id),
+                                func.count(assignments.c.submitted), func.count(assignments.c.draft_updated))
+                         .join(users, users.c.id == assignments.c.rater_id)
+                         .where(assignments.c.study_id == study_id).group_by(users.c.username, users.c.pool)
+                         .order_by(users.c.username)).all()
+    return [dict(rater=r[0], pool=r[1], assigned=r[2], submitted=r[3], drafts=r[4]) for r in rows]
+
+
+def progress_by_item(engine: Engine, study_id: int) -> list[dict]:
+    with engine.connect() as c:
+        rows = c.execute(select(items.c.id, items.c.kind, items.c.qid, items.c.overlap, func.count(assignments.c.id),
+                                func.count(assignments.c.submitted))
+                         .join(assignments, assignments.c.item_id == items.c.id)
+                         .where(items.c.study_id == study_id).group_by(items.c.id, items.c.kind, items.c.qid,
+                                                                       items.c.overlap)
+                         .order_by(items.c.id)).all()
+    return [dict(item=r[0], kind=r[1], qid=r[2], overlap=bool(r[3]), raters=r[4], submitted=r[5]) for r in rows]
+
+
+EXPORT_COLUMNS = ["kind", "item", "qid", "source", "other_source", "rater", "axis", "value", "study", "created",
+                  "submitted"]
+
+
+def list_users(engine: Engine) -> list[dict]:
+    with engine.connect() as c:
+        return [dict(username=r.username, pool=r.pool, is_admin=bool(r.is_admin))
+                for r in c.execute(select(users).order_by(users.c.username))]
+
+
+def export_rows(engine: Engine, study_id: int) -> list[dict]:
+    """Every rating, un-blinded: kind, item (answer id, or pair id), qid, source (of the answer shown first for
+    pairwise), other_source, rater, axis, value as seen, study, created, submitted."""
+    with engine.connect() as c:
+        name = c.execute(select(studies.c.name).where(studies.c.id == study_id)).scalar_one()
+        rows = c.execute(select(ratings.c.axis, ratings.c.value, ratings.c.created, items, assignments.c.flip,
+                                assignments.c.submitted, users.c.username)
+                         .join(items, items.c.id == ratings.c.item_id)
+                         .join(assignments, assignments.c.id == ratings.c.assignment_id)
+                         .join(users, users.c.id == ratings.c.rater_id)
+                         .where(ratings.c.study_id == study_id).order_by(ratings.c.id)).all()
+    out = []
+    for r in rows:
+        if r.kind == "pairwise":
+            first, second = (r.source_b, r.source_a) if r.flip else (r.source_a, r.source_b)
+            item = f"{r.answer_a}|{r.answer_b}"
+        else:
+            first, second, item = r.source_a, "", r.answer_a
+        out.append(dict(kind=r.kind, item=item, qid=r.qid, source=first, other_source=second, rater=r.username,
+                        axis=r.axis, value=r.value, study=name, created=r.created.isoformat(),
+                        submitted=r.submitted.isoformat()))
+    return out
