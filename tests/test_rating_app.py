@@ -206,3 +206,36 @@ def test_pairwise_sides_and_export_unblinding(env, tmp_path):
         r = admin.get(f"/admin/studies/{sid}/export.{fmt}")
         (tmp_path / f"e.{fmt}").write_bytes(r.content)
         assert read_ratings(tmp_path / f"e.{fmt}") == rows
+
+
+def test_cli_users_study_export_and_demo(tmp_path):
+    from typer.testing import CliRunner
+
+    from clinqa.cli import app as cli
+    from clinqa.rating.db import make_engine
+    from clinqa.rating.demo import ensure_demo
+    run = CliRunner()
+    db = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    for name in ("ann", "bob"):
+        r = run.invoke(cli, ["rate", "add-user", name, "--password", PASSWORD, "--db", db])
+        assert r.exit_code == 0, r.output
+    r = run.invoke(cli, ["rate", "add-user", "ann", "--password", PASSWORD, "--db", db])
+    assert r.exit_code == 2 and "exists" in r.output
+    store = answers_run(tmp_path, n_questions=2)
+    r = run.invoke(cli, ["rate", "create-study", "cli", "--answers", str(store.dir), "--sources", "model,nobody",
+                         "--db", db])
+    assert r.exit_code == 2 and "no stored answers from source(s) nobody" in r.output
+    r = run.invoke(cli, ["rate", "create-study", "cli", "--answers", str(store.dir), "--sources", "model,physician",
+                         "--physician", "2", "--db", db])
+    assert r.exit_code == 0 and "ann (physician): 4 items" in r.output
+    engine = make_engine(db)
+    uid, items = mine(engine, "ann")
+    actions.submit(engine, items[0]["id"], uid, FULL)
+    r = run.invoke(cli, ["rate", "export", "cli", str(tmp_path / "out.jsonl"), "--db", db])
+    assert r.exit_code == 0 and "12 ratings" in r.output
+    rows = read_ratings(tmp_path / "out.jsonl")
+    assert {(x.rater, x.axis, x.value) for x in rows} == {("ann", k, v) for k, v in FULL.items()}
+    demo = make_engine(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    logins = ensure_demo(demo)
+    assert set(logins) == {"admin", "doctor1", "doctor2", "lay1"} and ensure_demo(demo) == {}
+    assert len(actions.my_assignments(demo, mine(demo, "lay1")[0])) == 8       # every demo answer, once by the lay rater

@@ -1,0 +1,155 @@
+"""The rating app in a real browser (Playwright driving Debian's Chromium, headless): an admin creates a study, two
+raters log in, rate, leave and resume, submit; the export holds exactly their ratings. Screenshots of the rating
+and admin pages go to $CLINQA_ARTIFACTS (default: artifacts/screenshots)."""
+
+import csv
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from clinqa.rating.app import create_app
+from clinqa.rating.auth import create_user
+from clinqa.rating.rubric import load_rubric
+from rating_helpers import DB_PARAMS, PASSWORD, answers_run, fresh_db_url
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+ARTIFACTS = Path(os.environ.get("CLINQA_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"))
+RUBRIC = load_rubric()
+
+
+def serve(app):
+    import uvicorn
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, t, f"http://127.0.0.1:{port}"
+
+
+def log_in(page, base, user):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Log out")
+
+
+def choose(page, choices: dict[str, str]):
+    for key, value in choices.items():
+        page.check(f'input[name="{key}"][value="{value}"]')
+
+
+def axes_on(page):
+    return [a for kind in ("physician", "pairwise") for a in RUBRIC.axes(kind)
+            if page.locator(f'input[name="{a.key}"]').count()]
+
+
+def rate_everything(page, base, chosen: list):
+    """From the home page, open the next item until none is left, choosing the last value of each axis (tie for
+    pairwise) and submitting; record what was sent."""
+    for _ in range(50):
+        page.goto(f"{base}/")
+        page.wait_for_selector("text=Your ratings")
+        nxt = page.get_by_role("link", name="Continue with the next item")
+        if not nxt.count():
+            return
+        nxt.click()
+        page.wait_for_selector("text=Submit")
+        values = {a.key: a.scale[-1] for a in axes_on(page)}
+        choose(page, values)
+        chosen.append((page.url, values))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Submit", exact=True).click()
+
+
+@pytest.mark.parametrize("db", DB_PARAMS)
+def test_admin_creates_study_raters_rate_leave_resume_submit_export(db, tmp_path):
+    from playwright.sync_api import sync_playwright
+    app = create_app(fresh_db_url(db, tmp_path))
+    for name, admin in (("boss", True), ("ann", False), ("bob", False)):
+        create_user(app.state.engine, name, PASSWORD, "physician", is_admin=admin)
+    answers = answers_run(tmp_path, n_questions=2)
+    server, thread, base = serve(app)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = ctx.new_page()
+            # the admin creates the study
+            log_in(page, base, "boss")
+            page.fill("input[name=name]", "browser study")
+            page.fill("input[name=answers]", str(answers.dir))
+            page.fill("input[name=sources]", "model,physician")
+            page.fill("input[name=physician_replication]", "2")
+            page.fill("input[name=pairwise_replication]", "1")
+            page.click("text=Create study")
+            page.wait_for_selector("text=study browser study created")
+            page.click("text=Log out")
+
+            # ann rates part of her first item, saves a draft, leaves, comes back and finds it, then finishes
+            log_in(page, base, "ann")
+            page.wait_for_selector("text=0 of 5 submitted")
+            page.click("text=Continue with the next item")
+            first_url = page.url
+            axes = axes_on(page)
+            partial = {a.key: a.scale[0] for a in axes[:3]}
+            choose(page, partial)
+            page.click("text=Save draft")
+            page.wait_for_selector("text=Draft saved (3 axes answered)")
+            page.screenshot(path=str(ARTIFACTS / f"rating_page_{db}.png"), full_page=False)
+            page.click("text=Log out")
+            log_in(page, base, "ann")
+            page.click("text=Continue with the next item")
+            assert page.url == first_url
+            for key, value in partial.items():
+                assert page.is_checked(f'input[name="{key}"][value="{value}"]')
+            page.get_by_role("button", name="Submit", exact=True).click()          # incomplete: refused, nothing lost
+            assert "missing" in page.wait_for_selector(".error").inner_text()
+            for key, value in partial.items():
+                assert page.is_checked(f'input[name="{key}"][value="{value}"]')
+            chosen_ann = []
+            rate_everything(page, base, chosen_ann)
+            page.wait_for_selector("text=All done")
+            page.click("text=Log out")
+
+            log_in(page, base, "bob")
+            chosen_bob = []
+            rate_everything(page, base, chosen_bob)
+            page.wait_for_selector("text=All done")
+            page.click("text=Log out")
+
+            log_in(page, base, "boss")
+            page.wait_for_selector("text=Progress per item")
+            page.screenshot(path=str(ARTIFACTS / f"admin_page_{db}.png"), full_page=True)
+            resp = page.request.get(f"{base}/admin/studies/1/export.csv")
+            assert resp.ok
+            rows = list(csv.DictReader(io.StringIO(resp.text())))
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    # 2 questions x 2 sources, 2 physicians each -> 8 x 12 axes; 2 pairs rated once -> 2 x 9 axes
+    assert len(rows) == 8 * 12 + 2 * 9
+    assert {r["rater"] for r in rows} == {"ann", "bob"}
+    sent = Counter_of(chosen_ann, "ann") + Counter_of(chosen_bob, "bob")
+    got = sorted((r["rater"], r["axis"], r["value"]) for r in rows)
+    assert got == sorted(sent)
+
+
+def Counter_of(chosen, rater):
+    return [(rater, k, v) for _, values in chosen for k, v in values.items()]
