@@ -61,17 +61,21 @@ def _load_gguf(gguf: Path, key: str):
         return AutoModelForCausalLM.from_pretrained(target), AutoTokenizer.from_pretrained(target)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    try:  # the GGUF quantizer must be detached before a dequantised model can be saved
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
+    # the GGUF quantizer must be detached: to save the dequantised model, and for the Trainer, which refuses a model
+    # still marked quantized
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    try:
         tmp = target.with_name(target.name + ".tmp")
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         tmp.rename(target)
     except OSError:
-        pass  # a read-only cache only costs speed
-    return model, tok
+        return model, tok  # a read-only cache only costs speed
+    # the first load returns exactly what every later (cached) load returns
+    return AutoModelForCausalLM.from_pretrained(target), AutoTokenizer.from_pretrained(target)
 
 
 def load_hf(source: str, name: str | None = None, **kw) -> Backend:
