@@ -48,7 +48,7 @@ def setup(url: str, raters: int, questions: int) -> None:
 
 
 async def rater(name: str, base: str, deadline: float, lat: list, acked: list, errors: list, double: list,
-                login_lat: list):
+                login_lat: list, double_every: int):
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as c:
         async def req(method, path, into=lat, **kw):
             t = time.perf_counter()
@@ -79,12 +79,12 @@ async def rater(name: str, base: str, deadline: float, lat: list, acked: list, e
             else:
                 errors.append(f"{name}: submit {aid} -> {r.status_code}")
             n += 1
-            if n % 10 == 0:     # a double click: must be refused, must not duplicate
+            if n % double_every == 0:     # a double click: must be refused, must not duplicate
                 again = await req("POST", f"/rate/{aid}", data=form)
                 double.append(again.status_code)
 
 
-def run(url: str, raters: int, seconds: float, questions: int) -> dict:
+def run(url: str, raters: int, seconds: float, questions: int, double_every: int = 10) -> dict:
     setup(url, raters, questions)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,7 +102,8 @@ def run(url: str, raters: int, seconds: float, questions: int) -> dict:
 
     async def main():
         deadline = time.time() + seconds
-        await asyncio.gather(*[rater(f"r{i:03d}", base, deadline, lat, acked, errors, double, login_lat) for i in range(raters)])
+        await asyncio.gather(*[rater(f"r{i:03d}", base, deadline, lat, acked, errors, double, login_lat,
+                                     double_every) for i in range(raters)])
     t0 = time.perf_counter()
     asyncio.run(main())
     wall = time.perf_counter() - t0
@@ -130,6 +131,7 @@ def main():
     ap.add_argument("--raters", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--questions", type=int, default=600)
+    ap.add_argument("--double-every", type=int, default=10, help="every Nth submission of a rater is sent twice")
     ap.add_argument("--pg", default=os.environ.get("CLINQA_TEST_PG_URL"), help="PostgreSQL URL (default $CLINQA_TEST_PG_URL)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
@@ -139,8 +141,9 @@ def main():
     results = {}
     for name, url in dbs.items():
         print(f"{name}: {args.raters} raters for {args.seconds:.0f} s ...", flush=True)
-        results[name] = run(url, args.raters, args.seconds, args.questions)
-    cols = ["requests", "rps", "submits_per_s", "p50", "p95", "login_p95", "acked", "stored_assignments", "ratings", "missing", "double_refused", "ok"]
+        results[name] = run(url, args.raters, args.seconds, args.questions, args.double_every)
+    cols = ["requests", "rps", "submits_per_s", "p50", "p95", "login_p95", "acked", "stored_assignments", "ratings",
+            "missing", "doubles", "double_refused", "ok"]
     print(f"\n{'':>20}" + "".join(f"{n:>12}" for n in results))
     for c in cols:
         print(f"{c:>20}" + "".join(f"{results[n][c]:>12.1f}" if isinstance(results[n][c], float)
