@@ -32,7 +32,7 @@ def independent_figure(rows: list[AxisSource], axes: tuple[Axis, ...], kind: str
     keys = [a for a in axes if any(r.axis == a.key for r in rows)]
     by = {(r.axis, r.source): r for r in rows}
     h = 0.8 / max(len(sources), 1)
-    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(keys) * max(1, len(sources) / 2)))
+    fig, ax = plt.subplots(figsize=(8, max(2.4, 0.8 + 0.45 * len(keys) * max(1, len(sources) / 2))))
     for s_i, s in enumerate(sources):
         ys, xs, lo, hi = [], [], [], []
         for a_i, a in enumerate(keys):
@@ -49,10 +49,9 @@ def independent_figure(rows: list[AxisSource], axes: tuple[Axis, ...], kind: str
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("ratings in the best bin (%), 95% bootstrap interval clustered by answer")
-    ax.set_title(f"{kind.capitalize()} ratings by axis")
+    ax.set_title(f"{kind.capitalize()} ratings by axis", loc="left")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.25 / max(len(keys), 1)), ncol=len(sources),
-              fontsize=8, frameon=False)
+    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(sources), fontsize=8, frameon=False)
     return to_bytes(fig)
 
 
