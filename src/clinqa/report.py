@@ -15,9 +15,16 @@ from clinqa.metrics import GroupMetrics, run_metrics
 from clinqa.store import Store
 
 
-def label(store: Store) -> str:
+def _parts(store: Store) -> tuple[str, str, str]:
     c = store.run_info().get("config", {})
-    return f"{c.get('dataset')}/{c.get('strategy')}/{c.get('model')}"
+    model = str(c.get("model"))
+    if model.startswith(("/", ".", "~")):       # a local model directory: its name says enough
+        model = Path(model).name
+    return str(c.get("dataset")), str(c.get("strategy")), model
+
+
+def label(store: Store) -> str:
+    return "/".join(_parts(store))
 
 
 def metrics_table(stores: list[Store]) -> Table:
@@ -39,7 +46,7 @@ def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
     import matplotlib.pyplot as plt
     names, gms = [], []
     for s in stores:
-        names.append(label(s).replace("/", "\n"))
+        names.append("\n".join(_parts(s)))
         gms.append(run_metrics(s.results())[0])
     fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(stores) + 2), 3.6))
     acc = [100 * g.accuracy.estimate for g in gms]
