@@ -13,9 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from clinqa.rating.cli import rate_app
-
 from clinqa.data.errors import DataError
+from clinqa.rating.cli import rate_app
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)

@@ -59,12 +59,16 @@ class AnswerStoreMixin:
             c.execute(insert(answers).values(**row, answer_id=f"{row['source']}:{row['qid']}", created=time.time())
                       .on_conflict_do_nothing())
 
-    def answers(self, source: str | None = None) -> list[dict]:
-        q = select(answers).order_by(answers.c.created)
-        if source:
-            q = q.where(answers.c.source == source)
+    def _listing(self, table: Table, column: str, value: str | None) -> list[dict]:
+        """All rows of `table` in creation order, only those with `column == value` when a value is given."""
+        q = select(table).order_by(table.c.created)
+        if value:
+            q = q.where(table.c[column] == value)
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
+
+    def answers(self, source: str | None = None) -> list[dict]:
+        return self._listing(answers, "source", source)
 
     def sources(self) -> list[str]:
         with self.engine.connect() as c:
@@ -75,11 +79,7 @@ class AnswerStoreMixin:
             c.execute(insert(ratings).values(**row, created=time.time()).on_conflict_do_nothing())
 
     def ratings(self, rater: str | None = None) -> list[dict]:
-        q = select(ratings).order_by(ratings.c.created)
-        if rater:
-            q = q.where(ratings.c.rater == rater)
-        with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
+        return self._listing(ratings, "rater", rater)
 
     def rated_ids(self, rater: str) -> set[str]:
         with self.engine.connect() as c:

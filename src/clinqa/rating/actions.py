@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from clinqa.rating.auth import now
@@ -85,7 +85,9 @@ def open_assignment(engine: Engine, assignment_id: int, user_id: int) -> Assignm
             values = {r.axis: r.value for r in c.execute(select(ratings).where(ratings.c.assignment_id == row.id))}
     elif row.draft:
         values = dict(row.draft)
-    total = len(my_assignments(engine, user_id))
+    with engine.connect() as c:
+        total = c.execute(select(func.count()).select_from(assignments)
+                          .where(assignments.c.rater_id == user_id)).scalar_one()
     return AssignmentView(row.id, row.name, row.kind, row.question, answers, _axes(row), values, bool(row.submitted),
                           row.position, total)
 
@@ -103,15 +105,23 @@ def _clean(row, form: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _guarded_update(c, assignment_id: int, user_id: int, **values) -> bool:
+    """Update the rater's own assignment only while it is not submitted; False if it already was."""
+    return c.execute(update(assignments).where(assignments.c.id == assignment_id, assignments.c.rater_id == user_id,
+                                               assignments.c.submitted.is_(None))
+                     .values(**values)).rowcount == 1
+
+
+def _write_draft(engine: Engine, assignment_id: int, user_id: int, values: dict[str, str]) -> None:
+    with engine.begin() as c:
+        if not _guarded_update(c, assignment_id, user_id, draft=values, draft_updated=now()):
+            raise AlreadySubmitted("this item was already submitted; drafts can no longer change it")
+
+
 def save_draft(engine: Engine, assignment_id: int, user_id: int, form: dict[str, str]) -> dict[str, str]:
     row = _row(engine, assignment_id, user_id)
     values = _clean(row, form)
-    with engine.begin() as c:
-        done = c.execute(update(assignments).where(assignments.c.id == assignment_id,
-                                                   assignments.c.rater_id == user_id, assignments.c.submitted.is_(None))
-                         .values(draft=values, draft_updated=now())).rowcount
-    if not done:
-        raise AlreadySubmitted("this item was already submitted; drafts can no longer change it")
+    _write_draft(engine, assignment_id, user_id, values)
     return values
 
 
@@ -120,15 +130,11 @@ def submit(engine: Engine, assignment_id: int, user_id: int, form: dict[str, str
     values = _clean(row, form)
     missing = [a.label for a in _axes(row) if a.key not in values]
     if missing:
-        save_draft(engine, assignment_id, user_id, form)     # keep what was answered
+        _write_draft(engine, assignment_id, user_id, values)     # keep what was answered
         raise Incomplete(missing)
     t = now()
     with engine.begin() as c:
-        guard = c.execute(update(assignments).where(assignments.c.id == assignment_id,
-                                                    assignments.c.rater_id == user_id,
-                                                    assignments.c.submitted.is_(None))
-                          .values(submitted=t, draft=values, draft_updated=t))
-        if guard.rowcount != 1:
+        if not _guarded_update(c, assignment_id, user_id, submitted=t, draft=values, draft_updated=t):
             raise AlreadySubmitted("this item was already submitted")
         c.execute(insert(ratings), [dict(assignment_id=assignment_id, study_id=row.study_id, item_id=row.item_id,
                                          rater_id=user_id, axis=k, value=v, created=t) for k, v in values.items()])

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from clinqa.rating import actions, auth, study
-from clinqa.rating.db import DEFAULT_URL, make_engine, studies
+from clinqa.rating.db import DEFAULT_URL, make_engine
 
 SESSION_COOKIE, LOGIN_CSRF_COOKIE = "clinqa_session", "clinqa_login_csrf"
 RES = resources.files("clinqa") / "resources"
@@ -158,13 +158,8 @@ def create_app(db_url: str = DEFAULT_URL, session_hours: float = 12.0, secure_co
 
     # -- admins -----------------------------------------------------------------------------------------------------
     def admin_page(request: Request, s: auth.Session, status: int = 200, message: str = "", error: str = ""):
-        from sqlalchemy import select
-        with engine.connect() as c:
-            rows = c.execute(select(studies.c.id, studies.c.name, studies.c.config).order_by(studies.c.id)).all()
-        all_studies = [dict(id=r.id, name=r.name, config=r.config, raters=study.progress_by_rater(engine, r.id))
-                       for r in rows]
-        return page(request, "admin.html", status, s=s, studies=all_studies, message=message, error=error,
-                    users=study.list_users(engine))
+        return page(request, "admin.html", status, s=s, studies=study.list_studies(engine), message=message,
+                    error=error, users=study.list_users(engine))
 
     @app.get("/admin", response_class=HTMLResponse)
     def admin_home(request: Request):

@@ -151,6 +151,13 @@ EXPORT_COLUMNS = ["kind", "item", "qid", "source", "other_source", "rater", "axi
                   "submitted"]
 
 
+def list_studies(engine: Engine) -> list[dict]:
+    """Every study with its configuration and progress per rater (the admin page)."""
+    with engine.connect() as c:
+        rows = c.execute(select(studies.c.id, studies.c.name, studies.c.config).order_by(studies.c.id)).all()
+    return [dict(id=r.id, name=r.name, config=r.config, raters=progress_by_rater(engine, r.id)) for r in rows]
+
+
 def list_users(engine: Engine) -> list[dict]:
     with engine.connect() as c:
         return [dict(username=r.username, pool=r.pool, is_admin=bool(r.is_admin))
