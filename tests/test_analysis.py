@@ -190,6 +190,10 @@ def test_long_table_round_trip_and_errors(tmp_path, sim):
     p.write_text("kind,item,qid,source,rater,axis,value\npairwise,a,q,m,r1,better_recall,Tie\n")
     with pytest.raises(DataError, match=r"bad\.csv:2: field 'other_source'"):
         read_ratings(p)
+    p.write_text("kind,item,qid,source,rater,axis,value\nphysician,a,q,m,r1,bias,No\nphysician,a,q,m,r2,bias,Maybe\n")
+    assert len(read_ratings(p)) == 2                                   # no rubric: values are not checked here
+    with pytest.raises(DataError, match=r"bad\.csv:3: field 'value'.*'Maybe'"):
+        read_ratings(p, RUBRIC)
 
 
 def test_ratings_from_store_unblind_sources(tmp_path):

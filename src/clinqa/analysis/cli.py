@@ -13,13 +13,13 @@ from rich.table import Table
 console = Console()
 
 
-def load_study(study: Path):
+def load_study(study: Path, rubric=None):
     """A long-table file (CSV / JSONL / Parquet) or a run directory whose store holds ratings."""
     from clinqa.analysis.table import ratings_from_store, read_ratings
     if study.is_dir():
         from clinqa.store import Store
         return ratings_from_store(Store.open_existing(study))
-    return read_ratings(study)
+    return read_ratings(study, rubric)
 
 
 def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.jsonl/.parquet) or a run directory"),
@@ -39,7 +39,7 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
     from clinqa.store import Store
     try:
         rb = load_rubric(rubric)
-        ratings = load_study(study)
+        ratings = load_study(study, rb)
         stores = [Store.open_existing(b) for b in bench or []]
         with console.status(f"analysing {len(ratings)} ratings ({resamples} resamples) ..."):
             a = run_analysis(ratings, rb, resamples, seed, one_per_answer, stores)

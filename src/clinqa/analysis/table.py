@@ -35,7 +35,7 @@ class Rating:
 REQUIRED = ("kind", "item", "source", "rater", "axis", "value")
 
 
-def _row_to_rating(row: dict, path: Path, line: int) -> Rating:
+def _row_to_rating(row: dict, path: Path, line: int, scales: dict) -> Rating:
     for k in REQUIRED:
         if row.get(k) in (None, ""):
             raise DataError(path, "missing field", line=line, field=k)
@@ -43,6 +43,10 @@ def _row_to_rating(row: dict, path: Path, line: int) -> Rating:
         raise DataError(path, f"kind must be one of {', '.join(KINDS)}, got {row['kind']!r}", line=line, field="kind")
     if row["kind"] == "pairwise" and not row.get("other_source"):
         raise DataError(path, "pairwise rows need the source of answer 2", line=line, field="other_source")
+    scale = scales.get((row["kind"], row["axis"]))
+    if scale and str(row["value"]) not in scale:
+        raise DataError(path, f"{row['kind']} axis {row['axis']!r} has no value {row['value']!r}; the rubric allows "
+                        f"{list(scale)}", line=line, field="value")
     names = {f.name for f in fields(Rating)}
     clean = {k: str(v) for k, v in row.items() if k in names and v is not None}
     clean.setdefault("qid", clean["item"])
@@ -51,8 +55,9 @@ def _row_to_rating(row: dict, path: Path, line: int) -> Rating:
     return Rating(**clean)
 
 
-def read_ratings(path: str | Path) -> list[Rating]:
-    """Read a long table; a bad row raises DataError naming the file, line and field."""
+def read_ratings(path: str | Path, rubric=None) -> list[Rating]:
+    """Read a long table; a bad row raises DataError naming the file, line and field. With a rubric, values off an
+    axis's scale are bad rows too."""
     path = Path(path)
     if not path.exists():
         raise DataError(path, "no such file")
@@ -73,7 +78,8 @@ def read_ratings(path: str | Path) -> list[Rating]:
         rows = list(enumerate(pd.read_parquet(path).fillna("").to_dict("records"), start=1))
     else:
         raise DataError(path, "ratings must be .csv, .jsonl or .parquet")
-    return [_row_to_rating(r, path, i) for i, r in rows]
+    scales = {(kind, a.key): a.scale for kind in KINDS for a in rubric.axes(kind)} if rubric else {}
+    return [_row_to_rating(r, path, i, scales) for i, r in rows]
 
 
 def write_ratings(ratings: list[Rating], path: str | Path) -> Path:
