@@ -4,10 +4,12 @@ process, on loopback) for a bounded time, on SQLite and, where a PostgreSQL URL 
 Each rater logs in, then loops: open the home page, open the next item, submit every axis; one submit in ten is sent
 twice (a double click) and must be refused with 409. Afterwards the database is checked: every acknowledged
 submission (303) has exactly one rating per axis, no (assignment, axis) appears twice, and no assignment is marked
-submitted without its ratings. Prints requests/s, submissions/s and latency percentiles in ms (p50/p95 of the rating requests; logins, which
+submitted without its ratings. With `--kills N` the server is killed with SIGKILL N times during the run and restarted
+(fault injection): raters retry after connection errors, and every acknowledged submission must still be stored exactly
+once (a submission whose reply was lost may or may not be stored, but never half or twice). Prints requests/s, submissions/s and latency percentiles in ms (p50/p95 of the rating requests; logins, which
 hash with argon2 on purpose, apart) per database, and PostgreSQL / SQLite ratios.
 
-    python benchmarks/rating_load.py --raters 50 --seconds 20 [--pg postgresql+psycopg://user:pw@127.0.0.1/db]
+    python benchmarks/rating_load.py --raters 50 --seconds 20 [--kills 3] [--pg postgresql+psycopg://user:pw@127.0.0.1/db]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -47,68 +50,126 @@ def setup(url: str, raters: int, questions: int) -> None:
     engine.dispose()
 
 
-async def rater(name: str, base: str, deadline: float, lat: list, acked: list, errors: list, double: list,
-                login_lat: list, double_every: int):
+DOWN = (httpx.TransportError,)        # the server was killed: connection refused, reset, or a reply cut off
+
+
+async def rater(name: str, base: str, end: list, lat: list, acked: list, errors: list, double: list,
+                login_lat: list, double_every: int, lost: list, state: dict):
+    try:
+        await rater_loop(name, base, end, lat, acked, errors, double, login_lat, double_every, lost, state)
+    finally:
+        state["active"] -= 1
+
+
+async def rater_loop(name, base, end, lat, acked, errors, double, login_lat, double_every, lost, state):
+    def going():
+        return time.time() < end[0] or not state["chaos_done"]
     async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as c:
         async def req(method, path, into=lat, **kw):
             t = time.perf_counter()
             r = await c.request(method, path, **kw)
             into.append(time.perf_counter() - t)
             return r
-        page = await req("GET", "/login", into=login_lat)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        r = await req("POST", "/login", into=login_lat, data={"username": name, "password": PASSWORD, "csrf": csrf})
+        while True:
+            try:
+                page = await req("GET", "/login", into=login_lat)
+                csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+                r = await req("POST", "/login", into=login_lat, data={"username": name, "password": PASSWORD,
+                                                                      "csrf": csrf})
+                break
+            except DOWN:
+                if not going():
+                    return
+                await asyncio.sleep(0.2)
         if r.status_code != 303:
             errors.append(f"{name}: login {r.status_code}")
             return
         n = 0
-        while time.time() < deadline:
-            home = await req("GET", "/")
-            m = re.search(r'class="button primary" href="/rate/(\d+)"', home.text)
-            if not m:        # all done
+        while going():
+            try:
+                n = await rate_one(name, req, acked, errors, double, double_every, n)
+            except DOWN:
+                lost.append(name)              # the reply never came: retry from the home page once it is back
+                await asyncio.sleep(0.2)
+                continue
+            if n < 0:
                 return
-            aid = int(m.group(1))
-            item = await req("GET", f"/rate/{aid}")
-            csrf = re.search(r'name="csrf" value="([^"]+)"', item.text).group(1)
-            form = {"csrf": csrf}
-            for key, value in re.findall(r'type="radio" name="([a-z_]+)" value="([^"]+)"', item.text):
-                form.setdefault(key, value)
-            r = await req("POST", f"/rate/{aid}", data=form)
-            if r.status_code == 303:
-                acked.append(aid)
-            else:
-                errors.append(f"{name}: submit {aid} -> {r.status_code}")
-            n += 1
-            if n % double_every == 0:     # a double click: must be refused, must not duplicate
-                again = await req("POST", f"/rate/{aid}", data=form)
-                double.append(again.status_code)
 
 
-def run(url: str, raters: int, seconds: float, questions: int, double_every: int = 10) -> dict:
+async def rate_one(name, req, acked, errors, double, double_every, n) -> int:
+    """Rate the next item; returns the submission count, or -1 when nothing is left."""
+    home = await req("GET", "/")
+    m = re.search(r'class="button primary" href="/rate/(\d+)"', home.text)
+    if not m:        # all done
+        return -1
+    aid = int(m.group(1))
+    item = await req("GET", f"/rate/{aid}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', item.text).group(1)
+    form = {"csrf": csrf}
+    for key, value in re.findall(r'type="radio" name="([a-z_]+)" value="([^"]+)"', item.text):
+        form.setdefault(key, value)
+    r = await req("POST", f"/rate/{aid}", data=form)
+    if r.status_code == 303:
+        acked.append(aid)
+    else:
+        errors.append(f"{name}: submit {aid} -> {r.status_code}")
+    n += 1
+    if n % double_every == 0:     # a double click: must be refused, must not duplicate
+        again = await req("POST", f"/rate/{aid}", data=form)
+        double.append(again.status_code)
+    return n
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "clinqa.cli", "rate", "serve", "--db", url, "--no-demo",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc
+
+
+def run(url: str, raters: int, seconds: float, questions: int, double_every: int = 10, kills: int = 0) -> dict:
     setup(url, raters, questions)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "clinqa.cli", "rate", "serve", "--db", url, "--no-demo",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = [start_server(url, port)]
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{base}/login", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    lat, acked, errors, double, login_lat = [], [], [], [], []
+    lat, acked, errors, double, login_lat, lost = [], [], [], [], [], []
+    killed = []
+
+    end = [time.time() + seconds]
+    state = {"chaos_done": not kills, "active": raters}     # raters keep going until the fault injection is over
+
+    async def chaos():
+        """SIGKILL the server `kills` times, each once a few more submissions were acknowledged, restarting it each
+        time (off the event loop); the run is extended until raters have submitted again after the last restart."""
+        async def more_acks(n=3, cap=120.0):
+            seen, give_up = len(acked), time.time() + cap
+            while len(acked) < seen + n and state["active"] and time.time() < give_up:
+                await asyncio.sleep(0.1)
+        for _ in range(kills):
+            await more_acks()
+            server[0].send_signal(signal.SIGKILL)
+            server[0].wait()
+            killed.append(time.time())
+            server[0] = await asyncio.to_thread(start_server, url, port)
+        if kills:
+            await more_acks()
+        state["chaos_done"] = True
 
     async def main():
-        deadline = time.time() + seconds
-        await asyncio.gather(*[rater(f"r{i:03d}", base, deadline, lat, acked, errors, double, login_lat,
-                                     double_every) for i in range(raters)])
+        await asyncio.gather(chaos(), *[rater(f"r{i:03d}", base, end, lat, acked, errors, double, login_lat,
+                                              double_every, lost, state) for i in range(raters)])
     t0 = time.perf_counter()
     asyncio.run(main())
     wall = time.perf_counter() - t0
-    server.terminate()
-    server.wait(10)
+    server[0].terminate()
+    server[0].wait(10)
     engine = make_engine(url, create=False)
     with engine.connect() as c:
         rows = c.execute(select(ratings.c.assignment_id, func.count()).group_by(ratings.c.assignment_id)).all()
@@ -117,13 +178,16 @@ def run(url: str, raters: int, seconds: float, questions: int, double_every: int
     engine.dispose()
     per = dict(rows)
     missing = [a for a in acked if per.get(a) != N_AXES]
+    # without kills every submission is acknowledged; with kills a submission whose reply was lost may be stored too
+    complete = all(n == N_AXES for n in per.values()) and len(per) == submitted and total == N_AXES * len(per)
+    exact = len(set(acked)) == len(acked) and (set(acked) <= set(per) if kills else len(acked) == len(per))
     return dict(requests=len(lat) + len(login_lat), rps=(len(lat) + len(login_lat)) / wall,
                 p50=1000 * float(np.percentile(lat, 50)), p95=1000 * float(np.percentile(lat, 95)),
                 login_p95=1000 * float(np.percentile(login_lat, 95)), submits_per_s=len(acked) / wall, acked=len(acked), unique_acked=len(set(acked)),
                 stored_assignments=len(per), submitted=submitted, ratings=total, missing=len(missing),
                 double_refused=sum(s == 409 for s in double), doubles=len(double), errors=errors[:5],
-                ok=not missing and len(set(acked)) == len(acked) == len(per) == submitted and total == N_AXES * len(per)
-                and all(s == 409 for s in double))
+                kills=len(killed), conn_errors=len(lost),
+                ok=not missing and complete and exact and all(s == 409 for s in double))
 
 
 def main():
@@ -132,6 +196,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--questions", type=int, default=600)
     ap.add_argument("--double-every", type=int, default=10, help="every Nth submission of a rater is sent twice")
+    ap.add_argument("--kills", type=int, default=0, help="SIGKILL and restart the server this many times")
     ap.add_argument("--pg", default=os.environ.get("CLINQA_TEST_PG_URL"), help="PostgreSQL URL (default $CLINQA_TEST_PG_URL)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
@@ -141,9 +206,9 @@ def main():
     results = {}
     for name, url in dbs.items():
         print(f"{name}: {args.raters} raters for {args.seconds:.0f} s ...", flush=True)
-        results[name] = run(url, args.raters, args.seconds, args.questions, args.double_every)
+        results[name] = run(url, args.raters, args.seconds, args.questions, args.double_every, args.kills)
     cols = ["requests", "rps", "submits_per_s", "p50", "p95", "login_p95", "acked", "stored_assignments", "ratings",
-            "missing", "doubles", "double_refused", "ok"]
+            "missing", "doubles", "double_refused", "kills", "conn_errors", "ok"]
     print(f"\n{'':>20}" + "".join(f"{n:>12}" for n in results))
     for c in cols:
         print(f"{c:>20}" + "".join(f"{results[n][c]:>12.1f}" if isinstance(results[n][c], float)

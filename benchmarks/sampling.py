@@ -28,6 +28,7 @@ from clinqa.store import Store
 from clinqa.strategies import StrategyConfig, make_strategy
 from clinqa.strategies.adaptive import AdaptiveRule
 from clinqa.strategies.exemplars import default_pool
+from clinqa.tasks import get_task
 
 
 class Naive(Backend):
@@ -70,7 +71,7 @@ def main():
     args = ap.parse_args()
 
     questions = load("medqa", "test")[:args.questions]
-    exemplars = default_pool("medqa", 4, True)[:5]
+    exemplars = default_pool(get_task("medqa"), 4, True)[:5]
     modes = args.modes.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="clinqa-sampling-"))
     base = StrategyConfig(n_samples=args.n_samples, n_refine=args.n_refine, max_tokens=args.max_tokens)

@@ -42,3 +42,22 @@ def login(client, username: str, password: str = PASSWORD):
     page = client.get("/login")
     return client.post("/login", data={"username": username, "password": password, "csrf": csrf_of(page.text)},
                        follow_redirects=False)
+
+
+def serve(app):
+    """Run the app with uvicorn on a free loopback port in a thread; returns (server, thread, base URL)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    t = threading.Thread(target=server.run, daemon=True)
+    t.start()
+    deadline = time.time() + 20
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    return server, t, f"http://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 Each test skips cleanly where its package (or a GPU) is missing; CI installs llama-cpp-python, never vLLM."""
 
 import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 
 import httpx
+import numpy as np
 import pytest
 
 from clinqa.models.base import GenRequest
@@ -52,6 +54,102 @@ def test_llamacpp_samples_and_seeds(smollm_gguf):
     g = be.generate([GenRequest("Say hello.", n=3, max_tokens=8)])[0]
     assert len(set(g.texts)) == 1 and len(g.texts) == 3 and g.prompt_tokens > 0
     assert "".join(be.stream(GenRequest("Say hello.", max_tokens=8))) == g.texts[0]
+
+
+CONCURRENT = r"""
+import json
+from concurrent.futures import ThreadPoolExecutor
+from clinqa.models import load_model
+from clinqa.models.base import GenRequest
+be = load_model("llamacpp:smollm2-135m-instruct")
+reqs = [GenRequest(f"Name one symptom of disease number {i}.", max_tokens=10) for i in range(6)]
+reqs += [GenRequest("Name a fruit.", n=3, temperature=1.0, max_tokens=8, seed=s) for s in (1, 2)]
+ctxs = [f"Question: patient {i} has a fever. Which drug?\n(A) aspirin (B) insulin\nAnswer:" for i in range(4)]
+def gen(r):
+    return be.generate([r])[0].texts
+def score(c):
+    return be.loglikelihood([(c, " (A)"), (c, " (B)")])
+seq = [gen(r) for r in reqs], [score(c) for c in ctxs]
+with ThreadPoolExecutor(3) as pool:
+    jobs = [pool.submit(gen, r) for r in reqs] + [pool.submit(score, c) for c in ctxs]
+    par = [j.result() for j in jobs[:len(reqs)]], [j.result() for j in jobs[len(reqs):]]
+print(json.dumps({"seq": seq, "par": par}))
+"""
+
+
+@needs_llamacpp
+def test_llamacpp_is_safe_and_unchanged_under_concurrent_calls(smollm_gguf):
+    """Several threads on one backend (what `clinqa bench --concurrency 3` does): no abort, and every result equals the
+    one-at-a-time result. Runs in a child process, since the unguarded failure is a GGML_ASSERT that kills it."""
+    p = subprocess.run([sys.executable, "-c", CONCURRENT], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, f"concurrent calls crashed the process (rc {p.returncode}): {p.stderr[-1500:]}"
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["par"][0] == out["seq"][0]
+    np.testing.assert_allclose(out["par"][1], out["seq"][1], rtol=0, atol=1e-4)
+    assert len(set(map(tuple, out["seq"][1]))) == 4, "each context has its own scores"
+
+
+@needs_llamacpp
+def test_llamacpp_threads_default_and_option(smollm_gguf):
+    from clinqa.models import load_model
+    assert load_model("llamacpp:smollm2-135m-instruct").llm.n_threads == 1   # shared CPUs: spin-waiting threads collapse
+    be = load_model("llamacpp:smollm2-135m-instruct?threads=2")
+    assert (be.llm.n_threads, be.llm.n_threads_batch, be.describe()["threads"]) == (2, 2, 2)
+
+
+@pytest.fixture(scope="module")
+def smollm_llamacpp(smollm_gguf):
+    from clinqa.models import load_model
+    return load_model("llamacpp:smollm2-135m-instruct")
+
+
+@needs_llamacpp
+def test_llamacpp_loglikelihood_equals_a_full_forward(smollm_llamacpp, smollm_gguf):
+    """Against llama.cpp itself with logits for every position (logits_all=True), scoring whole sequences."""
+    from llama_cpp import Llama
+    ref = Llama(model_path=str(smollm_gguf), n_ctx=512, n_threads=1, logits_all=True, verbose=False)
+    ctx = "Question: A 30-year-old woman has a fever and a cough. Which drug?\n(A) amoxicillin (B) insulin\nAnswer:"
+    conts = [" (A)", " (B)", " (A) amoxicillin", " insulin is the answer"]
+    got = smollm_llamacpp.loglikelihood([(ctx, c) for c in conts] + [(ctx + " ", "(B)")])
+    for c, g in zip(conts + [" (B)"], got):
+        whole = ref.tokenize((ctx + c).encode(), add_bos=True, special=True)
+        n_ctx_tokens = len(ref.tokenize(ctx.encode(), add_bos=True, special=True))
+        ref.reset()
+        ref.eval(whole)
+        logits = np.asarray(ref.scores[:len(whole)], dtype=np.float64)
+        m = logits.max(-1, keepdims=True)
+        logp = logits - m - np.log(np.exp(logits - m).sum(-1, keepdims=True))
+        want = sum(logp[i - 1, whole[i]] for i in range(n_ctx_tokens, len(whole)))
+        assert g == pytest.approx(want, rel=5e-3, abs=5e-3), c   # batched vs token-by-token arithmetic
+    assert got[-1] == pytest.approx(got[1], abs=1e-6), "a trailing space moves to the continuation (as lm-eval)"
+    assert got[0] < 0 and got[2] < got[0], "a longer continuation is less likely"
+
+
+@needs_llamacpp
+def test_llamacpp_generate_json_follows_the_schema(smollm_llamacpp):
+    schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
+              "required": ["verdict"], "additionalProperties": False}
+    out = smollm_llamacpp.generate_json(GenRequest("Is aspirin an NSAID? Reply in JSON.", max_tokens=24), schema)
+    assert json.loads(out)["verdict"] in ("yes", "no")
+
+
+@pytest.mark.slow
+@needs_llamacpp
+def test_llamacpp_loglik_predictions_equal_hf(smollm_llamacpp, data_dir, tmp_path):
+    """The loglik strategy on 10 MedQA questions: llama.cpp (quantised weights) and hf (the same GGUF dequantised)
+    pick the same option on every question, with scores close."""
+    from clinqa.models import load_model
+    from clinqa.runner import BenchConfig, run_bench
+    runs = {}
+    for key, be in (("llamacpp", smollm_llamacpp), ("hf", load_model("smollm2-135m-instruct"))):
+        runs[key] = run_bench(BenchConfig(dataset="medqa", strategy="loglik", limit=10, k_shot=1, seed=3,
+                                          run_dir=str(tmp_path / key), data_dir=str(data_dir)), backend=be).results()
+    assert [r["qid"] for r in runs["llamacpp"]] == [r["qid"] for r in runs["hf"]]
+    assert [r["prediction"] for r in runs["llamacpp"]] == [r["prediction"] for r in runs["hf"]]
+    for a, b in zip(runs["llamacpp"], runs["hf"]):
+        # Q4_1 weights with 8-bit activations against the same weights dequantised to fp32: measured max 0.14 nats
+        np.testing.assert_allclose(list(a["scores"].values()), list(b["scores"].values()), atol=0.25)
+        assert len(set(a["scores"].values())) == len(a["scores"]), "each option has its own score"
 
 
 def _free_port() -> int:

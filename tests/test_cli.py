@@ -24,7 +24,9 @@ def test_bench_report_compare(tmp_path, tiny_model_dir, data_dir):
     common = ["--dataset", "medqa", "--model", str(tiny_model_dir), "--limit", "4", "--data-dir", str(data_dir)]
     a = runner.invoke(app, ["bench", *common, "--strategy", "loglik", "--run-dir", str(tmp_path / "a")])
     assert a.exit_code == 0, a.output
-    assert "accuracy" in a.output and "all" in a.output
+    table_row = next(line for line in a.output.splitlines() if "│ all" in line)
+    assert [c.strip() for c in table_row.split("│")][2:4] == ["all", "4"]
+    assert "extracted letters:" in a.output and "seeded random order" in a.output
     b = runner.invoke(app, ["bench", *common, "--strategy", "fewshot", "--run-dir", str(tmp_path / "b")])
     assert b.exit_code == 0, b.output
     r = runner.invoke(app, ["report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "rep.html")])
@@ -35,9 +37,9 @@ def test_bench_report_compare(tmp_path, tiny_model_dir, data_dir):
 
 def test_bad_inputs_give_clear_errors(tmp_path, tiny_model_dir, data_dir):
     r = runner.invoke(app, ["bench", "--strategy", "magic"])
-    assert r.exit_code == 2 and "unknown strategy 'magic'" in r.output
+    assert r.exit_code == 2 and "--strategy 'magic': must be one of fewshot" in r.output
     r = runner.invoke(app, ["bench", "--dataset", "nope", "--model", str(tiny_model_dir), "--data-dir", str(data_dir)])
-    assert r.exit_code == 2 and "unknown dataset" in r.output
+    assert r.exit_code == 2 and "unknown task" in r.output
     bad = tmp_path / "ex.jsonl"
     bad.write_text('{"question": "q", "options": {"A": "x", "B": "y"}, "answer": "C"}\n')
     r = runner.invoke(app, ["bench", "--model", str(tiny_model_dir), "--exemplars", str(bad), "--limit", "1",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from clinqa.data import REGISTRY, DataError, load
+from clinqa.data import DataError, load
 from clinqa.data.loaders.hub import rows_to_records
 from clinqa.data.loaders.liveqa import load_liveqa
 from clinqa.data.loaders.medicationqa import load_medicationqa
@@ -12,9 +12,10 @@ from clinqa.data.loaders.medmcqa import load_medmcqa
 from clinqa.data.loaders.medqa import load_medqa
 from clinqa.data.loaders.mmlu import load_mmlu_file
 from clinqa.data.loaders.pubmedqa import load_pubmedqa
+from clinqa.tasks import REGISTRY
 
 
-@pytest.mark.parametrize("name,split", [(n, s) for n, spec in REGISTRY.items() for s in spec.splits])
+@pytest.mark.parametrize("name,split", [(n, s) for n, task in REGISTRY.items() for s in task.splits])
 def test_real_counts(data_dir, name, split):
     recs = load(name, split, data_dir)
     assert len(recs) == REGISTRY[name].splits[split]
@@ -60,7 +61,7 @@ def test_missing_answer(tmp_path):
     p = _write(tmp_path, "m.jsonl", [json.dumps(GOOD), json.dumps({**GOOD, "answer_idx": None})])
     with pytest.raises(DataError) as e:
         load_medqa(p)
-    assert (e.value.line, e.value.field) == (2, "answer") and "missing answer" in str(e.value)
+    assert (e.value.line, e.value.field) == (2, "answer_idx") and "missing field" in str(e.value)
 
 
 def test_answer_not_among_options(tmp_path):
@@ -130,7 +131,7 @@ def test_medicationqa_missing_column(tmp_path):
 def test_missing_file_and_unknown_names(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load("medqa", "test", tmp_path)
-    with pytest.raises(DataError, match="unknown dataset"):
+    with pytest.raises(DataError, match="unknown task"):
         load("medqa9")
     with pytest.raises(DataError, match="no split 'train'"):
         load("medqa", "train")

@@ -11,7 +11,7 @@ from clinqa.longform.agreement import agreement, cohen_kappa
 from clinqa.longform.answer import AnswerConfig, import_answers, run_answers
 from clinqa.longform.autorate import GradeParseError, autorate, grade, parse_grade
 from clinqa.longform.consistency import check_pairs, similarity
-from clinqa.longform.evalsets import multimedqa140, multimedqa1066, normalise
+from clinqa.tasks.multimedqa import multimedqa140, multimedqa1066, normalise
 from clinqa.rating.rubric import load_rubric
 from clinqa.store import Store
 
@@ -42,10 +42,10 @@ def test_question_file_errors(tmp_path):
 
 
 def test_eval_sets_are_seeded_and_deduplicated(data_dir):
-    a, b = multimedqa140(0, data_dir), multimedqa140(0, data_dir)
+    a, b = multimedqa140(data_dir, 0), multimedqa140(data_dir, 0)
     assert [q.id for q in a] == [q.id for q in b] and len(a) == 140
     assert [q.dataset for q in a].count("healthsearchqa") == 100
-    big = multimedqa1066(0, data_dir)
+    big = multimedqa1066(data_dir, 0)
     assert len(big) == 1066 and {q.id for q in a} <= {q.id for q in big}
     assert len({normalise(q.question) for q in big}) == 1066
 

@@ -242,16 +242,20 @@ def test_cli_users_study_export_and_demo(tmp_path):
 
 
 def test_load_script_finds_every_acknowledged_rating_exactly_once(tmp_path):
-    """A short run of benchmarks/rating_load.py (a real server process, concurrent raters, double submits) on SQLite
-    and, where available, PostgreSQL: it exits 0 only if its database checks pass."""
+    """A short run of benchmarks/rating_load.py (a real server process, concurrent raters, double submits, and the
+    server killed with SIGKILL twice and restarted) on SQLite and, where available, PostgreSQL: it exits 0 only if
+    every acknowledged submission is stored exactly once and nothing is half-stored."""
     import subprocess
     import sys
     from pathlib import Path
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "rating_load.py"
-    r = subprocess.run([sys.executable, str(script), "--raters", "12", "--seconds", "4", "--questions", "60",
-                        "--double-every", "2"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, str(script), "--raters", "12", "--seconds", "8", "--questions", "60",
+                        "--double-every", "2", "--kills", "2"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     ok_row = next(line for line in r.stdout.splitlines() if line.strip().startswith("ok "))
     assert "False" not in ok_row
-    doubles = next(line for line in r.stdout.splitlines() if line.strip().startswith("doubles "))
-    assert all(int(x) > 0 for x in doubles.split()[1:])
+    for row in ("doubles ", "acked "):
+        counts = next(line for line in r.stdout.splitlines() if line.strip().startswith(row))
+        assert all(int(x) > 0 for x in counts.split()[1:]), r.stdout
+    kills = next(line for line in r.stdout.splitlines() if line.strip().startswith("kills "))
+    assert all(int(x) == 2 for x in kills.split()[1:]), r.stdout

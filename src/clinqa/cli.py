@@ -15,12 +15,17 @@ from rich.table import Table
 
 from clinqa.data.errors import DataError
 from clinqa.rating.cli import rate_app
+from clinqa.tasks.cli import tasks_app
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
-datasets_app = typer.Typer(help="The MultiMedQA datasets.", no_args_is_help=True)
-app.add_typer(datasets_app, name="datasets")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(tasks_app, name="datasets", help="The same as `clinqa tasks`.")
 app.add_typer(rate_app, name="rate")
+from clinqa.analysis.judge_cli import judge_app  # noqa: E402
+app.add_typer(judge_app, name="judge")
+from clinqa.logs.cli import export_app  # noqa: E402
+app.add_typer(export_app, name="export")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -28,35 +33,6 @@ err = Console(stderr=True, soft_wrap=True)
 def _fail(msg: str, code: int = 2):
     err.print(f"[bold red]error:[/] {msg}")
     raise typer.Exit(code)
-
-
-@datasets_app.command("list")
-def datasets_list(data_dir: Optional[str] = typer.Option(None, help="data root (default $CLINQA_DATA or ../shared/data)"),
-                  count: bool = typer.Option(True, help="load each split and count its records")):
-    """Show every dataset, its splits, record counts and where it is read from."""
-    from clinqa.data.registry import REGISTRY, data_root
-    root = data_root(data_dir)
-    t = Table(title=f"MultiMedQA datasets (data root: {root})")
-    t.add_column("name", no_wrap=True)
-    t.add_column("kind")
-    t.add_column("split: records (expected)", no_wrap=True)
-    for c in ("path under root", "source", "licence"):
-        t.add_column(c)
-    for spec in REGISTRY.values():
-        parts = []
-        for split, expected in spec.splits.items():
-            if count:
-                try:
-                    n = str(len(spec.load(split, root)))
-                except DataError as e:
-                    n = f"[red]error: {e}[/]"
-                parts.append(f"{split}: {n} ({expected})")
-            else:
-                parts.append(f"{split}: ({expected})")
-        exists = spec.path(root).exists()
-        t.add_row(spec.name, spec.kind, "\n".join(parts), spec.relpath + ("" if exists else " [red](missing)[/]"),
-                  spec.source, spec.license)
-    console.print(t)
 
 
 @app.command()
@@ -79,46 +55,56 @@ def ask(question: str = typer.Argument(..., help="a consumer health question"),
 
 
 @app.command()
-def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa datasets list`) or hf:<id>"),
-          split: Optional[str] = typer.Option(None, help="default: the dataset's evaluation split"),
+def bench(ctx: typer.Context,
+          dataset: str = typer.Option("medqa", "--task", "--dataset", help="a task (`clinqa tasks list`), "
+                                      "path/to/file.py:task, module:task, or hf:<id>"),
+          split: Optional[str] = typer.Option(None, help="default: the task's evaluation split"),
           strategy: str = typer.Option("cot", help="fewshot, cot, sc, er, loglik, knn, shuffle"),
           model: str = typer.Option("smollm2-135m-instruct"),
-          limit: Optional[int] = typer.Option(None, help="evaluate the first N questions"),
-          random_subset: bool = typer.Option(False, help="with --limit: a seeded random subset instead"),
-          k_shot: Optional[int] = typer.Option(None, help="exemplars (default 5; PubMedQA 3; MMLU CoT 6)"),
+          limit: Optional[int] = typer.Option(None, help="evaluate the first N questions of the run's order; a larger N "
+                                              "later extends the same run"),
+          order: str = typer.Option("random", help="question order: random (seeded by --seed) or id; never file order"),
+          protocol: str = typer.Option("medpalm2", help="prompts: medpalm2 (the paper's), lm-eval (lm-evaluation-harness "
+                                       "0.4 tasks), simple-evals (zero-shot, OpenAI simple-evals / inspect_evals)"),
+          k_shot: Optional[int] = typer.Option(None, help="exemplars (default: the task's, e.g. 5; PubMedQA 3; MMLU CoT 6)"),
           n_samples: int = typer.Option(11, help="SC paths / ER stage-1 paths / shuffle permutations"),
           n_refine: int = typer.Option(33, help="ER stage-2 refinements"),
           temperature: float = typer.Option(0.7, help="sampling temperature (the paper states none; 0.7 default)"),
           top_p: float = typer.Option(1.0), max_tokens: int = typer.Option(256), seed: int = typer.Option(1234),
-          exemplars: Optional[Path] = typer.Option(None, help="JSONL of exemplars (question, options, answer, explanation)"),
+          exemplars: Optional[str] = typer.Option(None, help="JSONL of exemplars (question, options, answer, explanation)"),
           chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template",
-                                                       help="default: use the model's chat template if it has one"),
+                                                       help="default: the protocol's choice, else the model's template"),
+          er_with_answers: bool = typer.Option(False, "--er-with-answers/--er-without-answers",
+                                               help="ER stage 2 shows stage-1 reasonings with their answer statements "
+                                               "(default: without, as the paper prints them)"),
           adaptive: bool = typer.Option(False, help="SC/ER: sample in batches and stop once the vote is settled"),
           adaptive_batch: int = typer.Option(4, help="samples drawn per batch in adaptive mode"),
           stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
           confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
           concurrency: int = typer.Option(1, help="questions in flight at once (useful with servers: openai:, vllm)"),
           exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
-          data_dir: Optional[str] = typer.Option(None), run_dir: Optional[Path] = typer.Option(None),
+          data_dir: Optional[str] = typer.Option(None), run_dir: Optional[str] = typer.Option(None),
+          config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options (by their config names, "
+                                                "e.g. n_samples); options given on the command line win"),
+          report_to: str = typer.Option("none", help="also log metrics and config to mlflow, wandb, tensorboard "
+                                        "(comma-separated) or none"),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
-    """Evaluate a model on a multiple-choice dataset. Re-running the same command resumes an interrupted run."""
+    """Evaluate a model on a multiple-choice task. Re-running the same command resumes an interrupted run; a larger
+    --limit extends it."""
+    from clinqa.config import build_config
     from clinqa.report import metrics_table
     from clinqa.runner import BenchConfig, run_bench
-    from clinqa.strategies import STRATEGIES
-    if strategy not in STRATEGIES:
-        _fail(f"unknown strategy {strategy!r}; one of {', '.join(STRATEGIES)}")
-    cfg = BenchConfig(dataset, split, strategy, model, limit, random_subset, k_shot, n_samples, n_refine, temperature,
-                      top_p, max_tokens, seed, str(exemplars) if exemplars else None, chat_template, adaptive,
-                      adaptive_batch, stop_rule, confidence, data_dir, str(run_dir) if run_dir else None,
-                      concurrency, exclude_trained)
+    from clinqa.tracking import parse_report_to
     try:
-        cfg.strategy_config()
-    except ValueError as e:
+        cfg = build_config(BenchConfig, ctx, config)
+        cfg.validate()
+        parse_report_to(report_to)
+    except (ValueError, DataError) as e:
         _fail(str(e))
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
     with Progress(*cols, console=err, transient=False) as bar:
-        task = bar.add_task(f"{dataset}/{strategy}", total=None, last="")
+        task = bar.add_task(f"{cfg.dataset}/{cfg.strategy}", total=None, last="")
 
         started = time.monotonic()
 
@@ -146,6 +132,10 @@ def bench(dataset: str = typer.Option("medqa", help="registry name (see `clinqa 
             _fail(str(e))
     console.print(metrics_table([store]))
     console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})")
+    if report_to != "none":
+        from clinqa.tracking import report_run
+        for tracker, where in report_run(store, report_to).items():
+            console.print(f"logged to {tracker}: {where}")
 
 
 @app.command()
@@ -156,7 +146,7 @@ def report(runs: List[Path] = typer.Argument(..., help="run directories from `cl
     from clinqa.store import Store
     try:
         stores = [Store.open_existing(r) for r in runs]
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DataError) as e:
         _fail(str(e))
     console.print(metrics_table(stores))
     path = write_html(stores, out or stores[0].dir / "report.html")
@@ -171,7 +161,7 @@ def compare(run_a: Path, run_b: Path):
     from clinqa.store import Store
     try:
         a, b = Store.open_existing(run_a), Store.open_existing(run_b)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DataError) as e:
         _fail(str(e))
     c, left_out = compare_runs(a, b)
     console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
@@ -180,9 +170,10 @@ def compare(run_a: Path, run_b: Path):
 
 
 @app.command()
-def answer(dataset: str = typer.Option("liveqa", help="liveqa, medicationqa, healthsearchqa, adversarial_general, "
-                                       "adversarial_equity, equitymedqa:<subset>, multimedqa140, multimedqa1066, or a "
-                                       ".csv/.jsonl of questions"),
+def answer(ctx: typer.Context,
+           dataset: str = typer.Option("liveqa", "--task", "--dataset", help="a long-form task (`clinqa tasks list`: "
+                                       "liveqa, medicationqa, healthsearchqa, multimedqa140, adversarial_general, ...), "
+                                       "equitymedqa:<subset>, path/to/file.py:task, or a .csv/.jsonl of questions"),
            model: str = typer.Option("smollm2-135m-instruct"),
            source: Optional[str] = typer.Option(None, help="name of this answer source in studies (default: model)"),
            limit: Optional[int] = typer.Option(None), max_tokens: int = typer.Option(384),
@@ -191,11 +182,17 @@ def answer(dataset: str = typer.Option("liveqa", help="liveqa, medicationqa, hea
            debias: Optional[bool] = typer.Option(None, "--debias/--no-debias",
                                                  help="bias instruction (default: on for adversarial/equity sets)"),
            chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template"),
-           data_dir: Optional[str] = typer.Option(None), run_dir: Path = typer.Option(Path("runs/answers"))):
-    """Generate long-form answers with the paper's prompt into a resumable store (with full provenance)."""
+           split: Optional[str] = typer.Option(None, help="default: the task's evaluation split"),
+           data_dir: Optional[str] = typer.Option(None), run_dir: str = typer.Option("runs/answers"),
+           config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options; the command line wins")):
+    """Generate long-form answers with the paper's prompt into a resumable store (with full provenance). The same
+    source with different options is refused."""
+    from clinqa.config import build_config
     from clinqa.longform.answer import AnswerConfig, run_answers
-    cfg = AnswerConfig(dataset, None, model, source, limit, max_tokens, temperature, seed, debias, chat_template,
-                       data_dir, str(run_dir))
+    try:
+        cfg = build_config(AnswerConfig, ctx, config)
+    except (ValueError, DataError) as e:
+        _fail(str(e))
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=err) as bar:
         task = bar.add_task(f"answers {dataset}", total=None)
@@ -215,14 +212,17 @@ def answer(dataset: str = typer.Option("liveqa", help="liveqa, medicationqa, hea
 
 @app.command("import-answers")
 def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of this answer source, e.g. physician"),
-                       run_dir: Path = typer.Option(Path("runs/answers"))):
-    """Import answers written elsewhere (CSV/JSONL: question_id, answer[, question, dataset])."""
-    from clinqa.longform.answer import import_answers
+                       run_dir: Path = typer.Option(Path("runs/answers")),
+                       fmt: str = typer.Option("auto", "--format", help="auto, table (CSV/JSONL), inspect (eval log) "
+                                               "or lm-eval (samples_*.jsonl); auto decides by the file")):
+    """Import answers written elsewhere (CSV/JSONL: question_id, answer[, question, dataset]; an inspect eval log; an
+    lm-eval samples file)."""
+    from clinqa.logs import import_answers_from
     try:
-        n = import_answers(path, source, run_dir)
+        n, fmt = import_answers_from(path, source, run_dir, fmt)
     except DataError as e:
         _fail(str(e))
-    console.print(f"imported {n} answers as source {source!r} into {run_dir}")
+    console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}")
 
 
 @app.command()
@@ -232,7 +232,7 @@ def consistency(run_dir: Path, threshold: float = typer.Option(0.6, help="simila
     from clinqa.store import Store
     try:
         store = Store.open_existing(run_dir)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DataError) as e:
         _fail(str(e))
     checks = check_pairs(store.answers(), threshold)
     if not checks:
@@ -313,11 +313,14 @@ def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or 
          learning_rate: Optional[float] = typer.Option(None, help="default 2e-4 (LoRA) / 2e-5 (full)"),
          batch_size: int = typer.Option(4), grad_accum: int = typer.Option(1), max_length: int = typer.Option(512),
          packing: bool = typer.Option(True, "--packing/--no-packing"), save_steps: int = typer.Option(25),
-         logging_steps: int = typer.Option(5), seed: int = typer.Option(0), data_dir: Optional[str] = typer.Option(None)):
+         logging_steps: int = typer.Option(5), seed: int = typer.Option(0), data_dir: Optional[str] = typer.Option(None),
+         report_to: str = typer.Option("none", help="mlflow, wandb, tensorboard (comma list) or none; offline by "
+                                       "default (MLflow: sqlite store beside --output; W&B: offline mode)")):
     """Instruction-tune a base model on a weighted mixture (TRL SFT + PEFT LoRA); resumable; merged model saved."""
     from clinqa.tune.train import TuneConfig, train
     cfg = TuneConfig(model, recipe, str(output), max_steps, total, lora, lora_r, lora_alpha, lora_targets, learning_rate,
-                     batch_size, grad_accum, max_length, packing, save_steps, logging_steps, seed, data_dir)
+                     batch_size, grad_accum, max_length, packing, save_steps, logging_steps, seed, data_dir,
+                     report_to=report_to)
     try:
         out = train(cfg)
     except KeyboardInterrupt:

@@ -1,8 +1,21 @@
 """Answer extraction: turn a model's free text into an option letter, or None ("no answer") — never a guess.
 
-Handles the formats real models write: "The answer is (C)", "Answer: C) ...", "**B**", "final answer: b", a bare
-"(D)" after an "Answer:" lead, a reasoning model's <think>...</think> block, and yes/no/maybe for PubMedQA.
-When several explicit answer statements disagree, the last one wins (models restate their final choice last).
+Reading order, each step only when the previous found nothing:
+1. A reasoning model's `<think>...</think>` block is dropped, and so is everything from an invented next question
+   ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question asked wins over text the
+   model wrote for a question it made up.
+2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
+   "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
+   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D." When they
+   disagree, the last wins only if it is a final answer or a self-correction ("On reflection, the answer is D");
+   otherwise the text has no answer. A letter followed by another option's text ("(B) Clopidogrel" when B is not
+   clopidogrel) or by "or C" is not an answer.
+3. A letter in bold alone ("**B**"), when only one letter is bolded.
+4. A leading letter, only when formatted as an option: bracketed ("(C)", "[C]"), a bare letter that is the whole
+   answer ("B", "B."), or a letter followed by ")" "." ":" and that option's own text ("C. warfarin"). Never a word:
+   "A 45-year-old man ..." is not option A and "C. difficile ..." is not option C.
+5. The option's text itself, when exactly one option's text appears ("The answer is warfarin"), and yes/no/maybe for
+   PubMedQA when stated as the answer or as the first word.
 """
 
 from __future__ import annotations
@@ -11,57 +24,218 @@ import re
 from typing import Mapping
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
-# an explicit answer statement; the letter may be wrapped in (), [], ** or followed by ) . : or end
-_L = r"[\(\[\*\s]*([A-Ja-j])(?![A-Za-z])"
+# where a model starts inventing the next exemplar or the next chat turn
+NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
+                          r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|</s>|\[INST\]", re.I)
+# the letter: optionally wrapped in ( [ ' " * or spaces; not followed by another letter or a hyphenated word
+_L = r"\s*(?:[\(\[\*'\"“‘]+\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])"
+_IS = r"(?:\s*(?:is|would\s+be|will\s+be|should\s+be|must\s+be|=|-|–))?(?:\s*[:：])?"
+_OPT = (r"(?:\s*(?:definitely|clearly|probably|likely|most\s+likely|therefore|thus|I\s+think\s+it['’]?s|"
+        r"I\s+think\s+it\s+is)\s*,?)?(?:\s*(?:the\s+\w+\s+)?(?:option|choice)(?:\s*\d+)?(?:\s*[:\-])?)?")
 EXPLICIT = [
-    re.compile(r"(?:final\s+answer|correct\s+answer|best\s+answer|answer)\s*(?:is|would\s+be|:|=|-)?\s*(?:option\s*)?"
-               + _L, re.I),
-    re.compile(r"(?:option|choice)\s*" + _L + r"\s*(?:is\s+(?:the\s+)?(?:correct|right|best))", re.I),
+    # "the correct answer is (C)", "answer would be:\nC)", "Answer: c", "ANSWER: B", "Ans. is 'c'", "final answer - D"
+    re.compile(r"\b(?:answer|ans\b\.?)(?:\s+choice|\s+option)?(?:\s+to\s+(?:this|the)\s+question)?" + _IS + _OPT + _L,
+               re.I),
+    # "the correct choice is 'B'", "correct option: (a)", "the best option would be D", "option 3 (C)"
+    re.compile(r"\b(?:correct|right|best|final|most\s+appropriate|most\s+likely|most\s+accurate)\s+"
+               r"(?:choice|option|response|selection)" + _IS + _OPT + _L, re.I),
+    # "the most appropriate is (C)", "the most likely is B"
+    re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
+    # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
+    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I)\s+(?:choose|select|pick|go\s+with|opt\s+for)" + _OPT + _L,
+               re.I),
+    re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
+    # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
+    re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
+    re.compile(r"\((?:option|choice)\s+([A-J])\)"),
+    re.compile(r",\s*(?:option|choice)\s+([A-J])\s*\.?\s*$"),
+    # "(B) is correct", "Option B is the correct answer", "option D (Ruxolitinib) is the best choice"
+    re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\))?\s+is\s+"
+               r"(?:the\s+)?(?:correct|right|best)\b", re.I),
+    # "B is more likely", "\boxed{D}", "\boxed{\text{E}}", {"answer": "D"}, <answer>D</answer>, "✅ B)"
+    re.compile(r"\b([A-J])\s+is\s+(?:the\s+)?(?:more|most)\s+likely\b"),
+    re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-Ja-j])\)?"),
+    re.compile(r"[\"']answer[\"']\s*:\s*[\"']\(?([A-Ja-j])\)?[\"']", re.I),
+    re.compile(r"<answer>\s*\(?([A-Ja-j])\)?\s*</answer>", re.I),
+    re.compile(r"✅\s*\(?([A-J])[\)\.:]"),
 ]
+CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
+                        r"rather|final)\W[^.\n]{0,40}$", re.I)
+NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
+                       r"(?:above|options|choices)\b", re.I)
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
-LEADING = re.compile(r"^\s*(?:\*\*)?\s*\(?([A-J])(?:\)|\.|:|\s|$|\*\*)")
-YESNO = re.compile(r"\b(?:answer\s*(?:is|:)?\s*)?(yes|no|maybe)\b", re.I)
+BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
+BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
+LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
 
-def _plausible(m: re.Match, body: str) -> bool:
-    """A lowercase letter counts only when bracketed or ending a clause ("answer is a bit" is not option A)."""
-    if m.group(1).isupper():
+def squeeze(text: str) -> str:
+    """Whitespace runs shortened to one space, one newline or a blank line: the patterns above stay linear in the
+    text's length (long runs of spaces and newlines, which small models emit, made them backtrack for minutes)."""
+    text = re.sub(r"[^\S\n]+", " ", text)
+    return re.sub(r" ?\n[\s]*", lambda m: "\n\n" if m.group().count("\n") > 1 else "\n", text)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+
+
+def _letter(m: re.Match) -> tuple[str, int]:
+    g = next(i for i in range(1, (m.lastindex or 1) + 1) if m.group(i))
+    return m.group(g), m.start(g)
+
+
+def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
+    """The letter whose option text `text` starts with (the longest such option), else None."""
+    t = _norm(text)
+    if not t:
+        return None
+    found = [(len(_norm(v)), k) for k, v in options.items() if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " "))]
+    return max(found)[1] if found else None
+
+
+def _plausible(letter: str, pos: int, body: str, options: Mapping[str, str] | None) -> bool:
+    """Is the letter at `pos` an option letter rather than part of a word, a hedge or a mismatch? "C. difficile" and
+    "e.g." are words unless the option's own text follows; a lower-case "a"/"i" before a word is an article or
+    pronoun; "B or C" decides nothing; "(B) clopidogrel" when clopidogrel is option C is no answer."""
+    before, rest = body[pos - 1:pos] if pos else "", body[pos + 1:pos + 80]
+    upper = letter.upper()
+    if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
+        return bool(options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]}))
+    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:or|and|/)\s*(?:\([A-J]\)|[A-J]\b)", rest):
+        return False      # "B or C", "(A) cholecystitis or (C) choledocholithiasis": a hedge
+    if re.match(r"\)?\s*\([^()\n]{1,60}\)\s+(?:is|are|has|have|shows?|causes?|would|can)\b", rest):
+        return False      # "answer choice A (Legionella) is a gram-negative rod": an option described
+    if options and upper in options:
+        after = re.sub(r"^[\)\]\.:'\"*\s-]+", "", body[pos + 1:pos + 400]).split("\n")[0]
+        named = _by_option_text(after, options)
+        if named and named != upper and not _by_option_text(after, {upper: options[upper]}):
+            return False
+    if letter.isupper() or before in ("(", "[", "*", "'", '"', "“", "‘"):
         return True
-    before, after = body[m.start(1) - 1:m.start(1)], body[m.end(1):m.end(1) + 1]
-    return before in "([*" and before != "" or after in ("", ")", "]", ".", ",", ":", "*", "\n")
+    after = rest[:1]
+    return after in ("", ")", "]", ".", ",", ":", ";", "*", "\n", "'", '"', "”", "’") or (
+        after.isspace() and letter not in "ai")
 
 
-def _strip_reasoning(text: str) -> str:
+def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None) -> list[tuple[int, str, int]]:
+    """(letter position, letter, statement start) of every explicit answer statement, in text order."""
+    hits = {}
+    for pat in EXPLICIT:
+        for m in pat.finditer(body):
+            letter, pos = _letter(m)
+            if _plausible(letter, pos, body, options) and letter.upper() in valid:
+                hits[pos] = (pos, letter.upper(), m.start())
+    return sorted(hits.values())
+
+
+def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = None) -> str | None:
+    """The answer the explicit statements give: the only letter they name, or the last when it is a final answer or
+    a self-correction; None when they disagree otherwise (or when there are none)."""
+    hits = _explicit_hits(body, valid, options)
+    if not hits or NO_ANSWER.search(body, hits[-1][0]):
+        return None
+    letters = {h[1] for h in hits}
+    last = hits[-1]
+    if len(letters) == 1:
+        return last[1]
+    lead = body[max(0, last[2] - 60):last[0]]
+    return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
+
+
+def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
+    if len(re.findall(r"(?m)^\s*\(?[A-J][\)\.:]\s", body)) > 1:
+        # a list of options with comments: the answer is the one line marked correct, if exactly one is
+        marked = {m.group(1) for m in re.finditer(r"(?m)^\s*\(?([A-J])[\)\.:]\s[^\n]*(?<![Ii]n)[Cc]orrect\b\.?\s*$", body)}
+        return marked.pop() if len(marked) == 1 and marked <= valid else None
+    for pat in (BRACKETED, BARE):
+        m = pat.match(body)
+        if m and m.group(1) in valid:
+            return m.group(1)
+    m = LETTER_THEN_TEXT.match(body)
+    if m and m.group(1) in valid and options and m.group(1) in options:
+        if _by_option_text(m.group(2).split("\n")[0], {m.group(1): options[m.group(1)]}):
+            return m.group(1)
+    return None
+
+
+def _answer_segment(text: str) -> str:
+    """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question."""
     parts = THINK_END.split(text)
-    return parts[-1] if len(parts) > 1 else text
+    body = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
+    return NEW_QUESTION.split(body)[0]
+
+
+def _yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:
+    explicit = re.findall(r"\banswer\s*(?:is|would\s+be|:)?\s*[:\-]?\s*[\"'*(]*\s*(yes|no|maybe)\b", body, re.I)
+    if explicit:
+        return by_text[explicit[-1].lower()]
+    lead = re.match(r"\s*[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)", body, re.I)
+    last = re.search(r"(?:^|[,:]\s*)(yes|no|maybe)\s*[.!]?\s*$", body.strip(), re.I)   # "Based on the abstract, no."
+    found = lead or last
+    return by_text[found.group(1).lower()] if found else None
+
+
+NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|wrong|avoid\w*|contraindicated)\b", re.I)
+
+
+def _option_text_named(body: str, options: Mapping[str, str]) -> str | None:
+    """The option whose text is the only one the answer asserts ("... is warfarin", "the answer: warfarin",
+    "warfarin is the best ..."), in a sentence that negates nothing; None when none or several are."""
+    named = set()
+    for sentence in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
+        s = f" {_norm(sentence)} "
+        if NEGATED.search(sentence) or sum(f" {_norm(v)} " in s for v in options.values() if _norm(v)) > 1:
+            continue      # a negation, or several options in one clause ("(A) ... or (C) ..."): asserts nothing
+        for k, v in options.items():
+            t = _norm(v)
+            if len(t) >= 3 and re.search(rf" (?:is|are|be|answer|answer is|choice is) (?:an |a |the )?{re.escape(t)} "
+                                         rf"| {re.escape(t)} (?:is|are) the (?:best|correct|most|answer|treatment|"
+                                         rf"drug|diagnosis|next)", s):
+                named.add(k)
+    return named.pop() if len(named) == 1 else None
 
 
 def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str | None:
     """Return the chosen letter (upper case) among `options` (default A-J), or None when no answer can be read."""
-    if not text:
+    if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    body = _strip_reasoning(text)
-    for pat in EXPLICIT:
-        hits = [m.group(1).upper() for m in pat.finditer(body) if _plausible(m, body)]
-        hits = [h for h in hits if h in valid]
-        if hits:
-            return hits[-1]
-    bold = [m.group(1) for m in BOLD.finditer(body) if m.group(1) in valid]
-    if len(set(bold)) == 1:
-        return bold[0]
-    m = LEADING.match(body)
-    if m and m.group(1) in valid:
-        return m.group(1)
+    body = _answer_segment(squeeze(text))
+    if _explicit_hits(body, valid, options):
+        return _explicit(body, valid, options)
+    bold = {m.group(1) for m in BOLD.finditer(body) if m.group(1) in valid}
+    if len(bold) == 1:
+        return bold.pop()
+    found = _leading(body, valid, options)
+    if found:
+        return found
     if options:
-        # yes/no/maybe questions (PubMedQA), or an answer that repeats exactly one option's text
-        by_text = {v.strip().lower().rstrip("."): k for k, v in options.items()}
+        by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:
-            words = [w.lower() for w in YESNO.findall(body)]
-            words = [w for w in words if w in by_text]
-            if words and len(set(words)) == 1 or (words and re.match(r"\s*(yes|no|maybe)\b", body, re.I)):
-                return by_text[words[0]]
-        first = body.strip().splitlines()[0].strip().lower().rstrip(".") if body.strip() else ""
-        if first in by_text:
-            return by_text[first]
+            return _yes_no_maybe(body, by_text)
+        first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
+        return _by_option_text(first, options) if _norm(first) in by_text else _option_text_named(body, options)
     return None
+
+
+def strip_answer(text: str, options: Mapping[str, str] | None = None) -> str:
+    """The reasoning without its answer: drop any invented next question, a `<think>` wrapper's closing part, and
+    every sentence that states an answer ("The answer is (B).", "Correct Answer: B because ..."); Ensemble
+    Refinement shows stage-1 reasonings this way (as the paper prints them)."""
+    valid = set(options) if options else set("ABCDEFGHIJ")
+    body = NEW_QUESTION.split(squeeze(text))[0]
+    spans = []
+    for pos, _, start in _explicit_hits(body, valid, options):
+        start = max(body.rfind(c, 0, start) for c in (".", "!", "?", "\n")) + 1
+        end = re.compile(r"(?<=[.!?])\s|\n").search(body, pos + 1)
+        spans.append((start, end.start() if end else len(body)))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        body = body[:start] + body[end:]
+    return re.sub(r"[ \t]+\n", "\n", re.sub(r"\n{3,}", "\n\n", body)).strip()

@@ -33,19 +33,37 @@ def group_metrics(name: str, rows: list[dict]) -> GroupMetrics:
                         sum(r["tokens"] or 0 for r in rows), sum(r["seconds"] or 0 for r in rows))
 
 
-def run_metrics(rows: list[dict]) -> list[GroupMetrics]:
-    """Overall first, then per dataset (when several) and per subject (MMLU)."""
+def run_metrics(rows: list[dict], group_by: str | None = None) -> list[GroupMetrics]:
+    """Overall first, then per source dataset when a task mixes several (the MMLU group: one per subject), then per
+    value of the result field `group_by` when the task names one (`Task.group_by`)."""
     out = [group_metrics("all", rows)]
-    by_ds, by_subject = defaultdict(list), defaultdict(list)
+    by_ds, by_field = defaultdict(list), defaultdict(list)
     for r in rows:
         by_ds[r["dataset"]].append(r)
-        if r["dataset"].startswith("mmlu") and r["subject"]:
-            by_subject[r["subject"]].append(r)
+        if group_by and r.get(group_by):
+            by_field[r[group_by]].append(r)
     if len(by_ds) > 1:
         out += [group_metrics(d, rs) for d, rs in sorted(by_ds.items())]
-    if len(by_subject) > 1:
-        out += [group_metrics(f"mmlu:{s}", rs) for s, rs in sorted(by_subject.items())]
+    if len(by_field) > 1:
+        out += [group_metrics(f"{group_by}:{v}", rs) for v, rs in sorted(by_field.items())]
     return out
+
+
+def letter_distribution(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """letter -> (share of predictions, share of gold answers), with "none" for no answer: an extraction or position
+    bias (every CoT summary read as "A") shows as predictions far from the gold shares."""
+    n = len(rows) or 1
+    letters = sorted({r["gold"] for r in rows} | {r["prediction"] for r in rows if r["prediction"]})
+    out = {L: (sum(r["prediction"] == L for r in rows) / n, sum(r["gold"] == L for r in rows) / n) for L in letters}
+    out["none"] = (sum(r["prediction"] is None for r in rows) / n, 0.0)
+    return out
+
+
+def order_note(config: dict) -> str:
+    """How the evaluated questions were chosen, for reports."""
+    order = config.get("order", "file")
+    how = {"random": f"in seeded random order (seed {config.get('seed')})", "id": "in id order"}.get(order, "in file order")
+    return f"questions taken {how}" + (f"; --limit {config['limit']}" if config.get("limit") else "")
 
 
 def compare_runs(a: Store, b: Store) -> tuple[PairedComparison, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
-from clinqa.metrics import GroupMetrics, run_metrics
+from clinqa.metrics import GroupMetrics, letter_distribution, order_note, run_metrics
 from clinqa.store import Store
 
 
@@ -27,15 +27,46 @@ def label(store: Store) -> str:
     return "/".join(_parts(store))
 
 
+def group_by(store: Store) -> str | None:
+    """The result field the run's task reports accuracy by (`Task.group_by`), if any."""
+    from clinqa.data.errors import DataError
+    from clinqa.tasks import get_task
+    try:
+        return get_task(str(store.run_info().get("config", {}).get("dataset"))).group_by
+    except DataError:
+        return None
+
+
+def rows_of(store: Store) -> list[dict]:
+    """The store's finished questions; after `run_bench`, only those of that invocation's plan (`store.planned`)."""
+    rows = store.results()
+    planned = getattr(store, "planned", None)
+    return rows if planned is None else [r for r in rows if r["qid"] in planned]
+
+
+def letters_line(rows: list[dict]) -> str:
+    """'predicted A 31% B 24% ... | gold A 25% ...' for the terminal."""
+    dist = letter_distribution(rows)
+    pred = " ".join(f"{L} {100 * p:.0f}%" for L, (p, _) in dist.items())
+    gold = " ".join(f"{L} {100 * g:.0f}%" for L, (_, g) in dist.items() if L != "none")
+    return f"extracted letters: {pred}  |  gold: {gold}"
+
+
 def metrics_table(stores: list[Store]) -> Table:
     t = Table(title="clinqa bench results (accuracy %, 95% intervals)")
     for col in ("run", "group", "n", "accuracy [Clopper-Pearson]", "bootstrap 95%", "no answer", "unparsed samples",
                 "tokens", "s/question"):
         t.add_column(col, justify="left" if col in ("run", "group") else "right")
+    captions = []
     for s in stores:
-        for g in run_metrics(s.results()):
+        rows = rows_of(s)
+        for g in run_metrics(rows, group_by(s)):
             t.add_row(label(s), g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
                       f"{100 * g.unparsed_samples:.1f}%", str(g.tokens), f"{g.seconds / max(g.n, 1):.1f}")
+        config = s.run_info().get("config", {})
+        captions.append(f"{label(s)} [{config.get('protocol', 'medpalm2')} prompts]: {order_note(config)}; "
+                        f"{letters_line(rows)}")
+    t.caption = "\n".join(captions)
     return t
 
 
@@ -47,7 +78,7 @@ def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
     names, gms = [], []
     for s in stores:
         names.append("\n".join(_parts(s)))
-        gms.append(run_metrics(s.results())[0])
+        gms.append(run_metrics(rows_of(s))[0])
     fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(stores) + 2), 3.6))
     acc = [100 * g.accuracy.estimate for g in gms]
     err = [[100 * (g.accuracy.estimate - g.accuracy.low) for g in gms], [100 * (g.accuracy.high - g.accuracy.estimate) for g in gms]]
@@ -74,8 +105,9 @@ def write_html(stores: list[Store], out: Path) -> Path:
     png, svg = accuracy_plot(stores)
     runs = []
     for s in stores:
-        rows = s.results()
-        runs.append({"label": label(s), "info": s.run_info(), "metrics": run_metrics(rows), "rows": rows})
+        rows = rows_of(s)
+        runs.append({"label": label(s), "info": s.run_info(), "metrics": run_metrics(rows, group_by(s)), "rows": rows,
+                     "letters": letter_distribution(rows), "order": order_note(s.run_info().get("config", {}))})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(tpl.render(runs=runs, plot=base64.b64encode(png).decode()))
     out.with_suffix(".png").write_bytes(png)
@@ -83,4 +115,4 @@ def write_html(stores: list[Store], out: Path) -> Path:
     return out
 
 
-__all__ = ["GroupMetrics", "metrics_table", "accuracy_plot", "write_html"]
+__all__ = ["GroupMetrics", "metrics_table", "accuracy_plot", "write_html", "rows_of", "letters_line"]

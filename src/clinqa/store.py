@@ -7,7 +7,8 @@
 - `results`: one row per finished question: gold, prediction, votes, samples and extracted answers.
 - `answers`: long-form answers, generated (`clinqa answer`) or imported, one per (source, question), with provenance.
 - `ratings`: ratings of answers (automatic grader or human), with the grader's raw text.
-Each question commits in one transaction; WAL journaling keeps the file consistent after a kill.
+Each question commits in one transaction; WAL journaling keeps the file consistent after a kill. The schema version
+is SQLite's `PRAGMA user_version`; `store_schema.py` migrates an older store on open or refuses it with a clear error.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, 
 from sqlalchemy.dialects.sqlite import insert
 
 from clinqa.models.base import GenResult
+from clinqa.store_schema import ensure_schema
 
 meta = MetaData()
 runs = Table("runs", meta, Column("run_id", String, primary_key=True), Column("config", JSON),
@@ -94,7 +96,7 @@ class Store(AnswerStoreMixin):
         self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 60})
         event.listen(self.engine, "connect", lambda c, _: (c.execute("PRAGMA journal_mode=WAL"),
                                                            c.execute("PRAGMA synchronous=NORMAL")))
-        meta.create_all(self.engine)
+        ensure_schema(self.path, meta, self.engine)   # versioned: migrates an older store, refuses an unknown one
 
     @classmethod
     def open_existing(cls, run: str | Path) -> "Store":
@@ -118,6 +120,23 @@ class Store(AnswerStoreMixin):
             raise ValueError(f"{self.path}: this run directory holds a run with a different configuration {diff}; "
                              "use another --run-dir or the same options")
         return row.config
+
+    def init_answer_source(self, source: str, config: dict, model: dict) -> None:
+        """Record how an answer source is generated; refuse a different configuration for a source already here."""
+        with self.engine.begin() as c:
+            row = c.execute(select(runs)).first()
+            if row is None:
+                c.execute(runs.insert().values(run_id=self.dir.name, config={"answer_runs": {source: config}},
+                                               model=model, created=time.time()))
+                return
+            sources = dict((row.config or {}).get("answer_runs", {}))
+            old = sources.get(source)
+            if old is not None and old != config:
+                diff = {k: (old.get(k), config.get(k)) for k in set(old) | set(config) if old.get(k) != config.get(k)}
+                raise ValueError(f"{self.path}: answer source {source!r} was generated with a different configuration "
+                                 f"{diff}; use another --source or --run-dir, or the same options")
+            if old is None:
+                c.execute(runs.update().values(config={**(row.config or {}), "answer_runs": {**sources, source: config}}))
 
     def run_info(self) -> dict:
         with self.engine.connect() as c:
@@ -156,10 +175,6 @@ class Store(AnswerStoreMixin):
     def results(self) -> list[dict]:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(select(results).order_by(results.c.position))]
-
-    def total_generated_tokens(self) -> int:
-        with self.engine.connect() as c:
-            return sum(sum(r.tokens or []) for r in c.execute(select(generations.c.tokens)))
 
 
 def dumps(obj) -> str:

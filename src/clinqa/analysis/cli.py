@@ -28,8 +28,15 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
             one_per_answer: bool = typer.Option(False, help="draw one rating per answer in every resample and "
                                                 "permutation (the paper, against single-rated sources)"),
             seed: int = typer.Option(0),
+            margin: Optional[float] = typer.Option(None, help="non-inferiority margin as a share (e.g. 0.05): "
+                                                   "each source against --reference, one-sided, Holm-corrected"),
+            reference: str = typer.Option("physician", help="reference source of the non-inferiority tests"),
             bench: Optional[List[Path]] = typer.Option(None, help="`clinqa bench` run directories to include"),
-            rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)")):
+            rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
+            judge: Optional[List[Path]] = typer.Option(None, help="judge ratings to add (run directory of `clinqa "
+                                                       "autorate` or a long table; raters auto:... / jury:...)"),
+            design: Optional[Path] = typer.Option(None, help="design file of `clinqa judge select` (sampling "
+                                                  "probabilities of the human-rated answers)")):
     """Per-axis best-bin shares with clustered bootstrap intervals, blocked permutation tests with Bonferroni/Holm,
     pairwise preferences, inter-rater reliability; HTML report, PNG/SVG figures and numbers.csv."""
     from clinqa.analysis.report import analyze as run_analysis
@@ -40,9 +47,14 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
     try:
         rb = load_rubric(rubric)
         ratings = load_study(study, rb)
+        from clinqa.analysis.judge_cli import judge_inputs, print_judge
+        ratings, lengths, plan = judge_inputs(ratings, [study] + list(judge or []), rb, design)
         stores = [Store.open_existing(b) for b in bench or []]
         with console.status(f"analysing {len(ratings)} ratings ({resamples} resamples) ..."):
-            a = run_analysis(ratings, rb, resamples, seed, one_per_answer, stores)
+            a = run_analysis(ratings, rb, resamples, seed, one_per_answer, stores, plan, lengths)
+            if margin is not None:
+                from clinqa.analysis.independent import noninferiority_all
+                a.noninferiority = noninferiority_all(ratings, rb, reference, margin, resamples, seed, one_per_answer)
     except (DataError, FileNotFoundError, ValueError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
@@ -78,6 +90,16 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
         console.print(t)
         if any(r.note for r in a.reliability):
             console.print("* skewed base rates: Fleiss' κ and Krippendorff's α understate agreement (see report)")
+    if a.judge:
+        print_judge(a.judge, rb)
+    if a.noninferiority:
+        t = Table(title=f"non-inferiority against {reference} (margin {100 * margin:.1f} points, Holm)")
+        for c in ("kind", "axis", "source", "difference", "lower bound", "p (Holm)", "non-inferior"):
+            t.add_column(c, justify="left" if c in ("kind", "axis", "source") else "right")
+        for x in a.noninferiority:
+            t.add_row(x.kind, x.axis, x.source, f"{100 * x.difference:+.1f}", f"{100 * x.lower:+.1f}",
+                      f"{x.p_holm:.4f}", "yes" if x.non_inferior else "no")
+        console.print(t)
     out = out or study.with_name(study.stem + "-analysis")
     path = write_report(a, rb, out)
     console.print(f"report: {path}\nfigures (PNG and SVG) and numbers.csv in {out}")

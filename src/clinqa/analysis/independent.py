@@ -1,6 +1,9 @@
 """Independent ratings (physician and lay): per axis and answer source, the share of ratings in the best bin (the
 paper's metric) with an answer-clustered bootstrap interval and the full distribution over the scale; then every pair
-of sources compared per axis with the answer-blocked permutation test, corrected across axes (Bonferroni and Holm)."""
+of sources compared per axis with the answer-blocked permutation test, corrected across axes (Bonferroni and Holm);
+and, given a margin, non-inferiority tests of each source against a reference (model vs physician answers):
+H0 share(test) - share(reference) <= -margin, one-sided, by the clustered (question- or answer-level) bootstrap, with
+Holm across axes."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
 from statsmodels.stats.multitest import multipletests
 
 from clinqa.analysis.resampling import N_RESAMPLES, cluster_bootstrap, permutation_test
@@ -113,3 +117,96 @@ def compare_sources(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, n_
             out.append(SourceComparison(kind, axis, sa, sb, res.difference, res.paired, n, res.p_value, float(pb),
                                         float(ph)))
     return out
+
+
+@dataclass
+class NonInferiority:
+    kind: str
+    axis: str
+    source: str                       # the source tested (e.g. model)
+    reference: str                    # against this one (e.g. physician)
+    difference: float                 # best-bin share source - reference
+    lower: float                      # one-sided (1 - alpha) lower confidence bound of the difference
+    margin: float
+    paired: bool
+    n_questions: int
+    p_value: float                    # H0: difference <= -margin
+    p_holm: float
+    non_inferior: bool                # p_holm < alpha
+
+
+def holm_adjust(pvals: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (the same as statsmodels' multipletests(method="holm"))."""
+    order = np.argsort(pvals, kind="stable")
+    m, running, out = len(pvals), 0.0, [0.0] * len(pvals)
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvals[i]))
+        out[i] = running
+    return out
+
+
+def _boot_difference(a_vals, b_vals, paired: bool, n_boot: int, seed: int, one_per_answer: bool) -> np.ndarray:
+    """Bootstrap differences of best-bin shares, resampling questions (paired) or each source's answers."""
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a_vals, float), np.asarray(b_vals, float)      # rows: (best, total)
+
+    def stat(x, idx):
+        best, total = x[:, 0][idx], x[:, 1][idx]
+        return (best / total).mean(1) if one_per_answer else best.sum(1) / total.sum(1)
+    ia = rng.integers(0, len(a), (n_boot, len(a)))
+    ib = ia if paired else rng.integers(0, len(b), (n_boot, len(b)))
+    return stat(a, ia) - stat(b, ib)
+
+
+def noninferiority(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, reference: str, margin: float,
+                   n_boot: int = N_RESAMPLES, seed: int = 0, one_per_answer: bool = False,
+                   alpha: float = 0.05) -> list[NonInferiority]:
+    """Every other source against `reference` on every axis: is it no worse than `margin` (a share, e.g. 0.05)?
+    p = (1 + #{d* - d >= d + margin}) / (B + 1) over the clustered bootstrap (basic bootstrap, so p < alpha exactly
+    when the lower bound is above -margin); Holm across the axes of each source."""
+    if not 0 < margin < 1:
+        raise ValueError(f"margin must be a share between 0 and 1 (e.g. 0.05), not {margin}")
+    ratings = [r for r in ratings if r.kind == kind]
+    per_axis = {a.key: _counts(ratings, a) for a in axes}
+    sources = sorted({s for c in per_axis.values() for s in c})
+    if reference not in sources:
+        if not ratings:
+            return []
+        raise ValueError(f"reference source {reference!r} has no {kind} ratings; sources: {', '.join(sources)}")
+    out = []
+    for src in [s for s in sources if s != reference]:
+        rows = []
+        for axis in axes:
+            ca, cb = per_axis[axis.key].get(src, {}), per_axis[axis.key].get(reference, {})
+            if not ca or not cb:
+                continue
+            qa = {q: (b, t) for q, b, t in ca.values()}
+            qb = {q: (b, t) for q, b, t in cb.values()}
+            paired = set(qa) == set(qb) and len(qa) == len(ca) and len(qb) == len(cb)
+            qs = sorted(qa)
+            a_vals = [qa[q] for q in qs] if paired else [(b, t) for _, b, t in ca.values()]
+            b_vals = [qb[q] for q in qs] if paired else [(b, t) for _, b, t in cb.values()]
+            share_a = [b / t for b, t in a_vals] if one_per_answer else None
+            share_b = [b / t for b, t in b_vals] if one_per_answer else None
+            d = (float(np.mean(share_a) - np.mean(share_b)) if one_per_answer else
+                 sum(b for b, _ in a_vals) / sum(t for _, t in a_vals)
+                 - sum(b for b, _ in b_vals) / sum(t for _, t in b_vals))
+            boot = _boot_difference(a_vals, b_vals, paired, n_boot, seed, one_per_answer) - d
+            p = float((1 + np.sum(boot >= d + margin - 1e-12)) / (n_boot + 1))
+            lower = d - float(np.quantile(boot, 1 - alpha))
+            rows.append((axis.key, d, lower, paired, len(a_vals) if paired else len(a_vals) + len(b_vals), p))
+        if not rows:
+            continue
+        holm = holm_adjust([r[-1] for r in rows])
+        for (axis, d, lower, paired, n, p), ph in zip(rows, holm):
+            out.append(NonInferiority(kind, axis, src, reference, d, lower, margin, paired, n, p, float(ph),
+                                      bool(ph < alpha)))
+    return out
+
+
+def noninferiority_all(ratings: list[Rating], rubric, reference: str, margin: float, n_boot: int = N_RESAMPLES,
+                       seed: int = 0, one_per_answer: bool = False) -> list[NonInferiority]:
+    """Non-inferiority for the physician and lay axes (human ratings only: raters auto:/jury: are left out)."""
+    human = [r for r in ratings if not r.rater.startswith(("auto:", "jury:"))]
+    return [x for kind in ("physician", "lay") if any(r.kind == kind for r in human)
+            for x in noninferiority(human, rubric.axes(kind), kind, reference, margin, n_boot, seed, one_per_answer)]

@@ -33,12 +33,18 @@ class Analysis:
     bench: list = field(default_factory=list)   # (label, metrics) per bench run
     bench_pairs: list = field(default_factory=list)
     bench_stores: list = field(default_factory=list)
+    judge: object = None                        # JudgeSection when the study has judge and human ratings
+    noninferiority: list = field(default_factory=list)   # NonInferiority rows (analyze --margin)
 
 
 def analyze(ratings: list[Rating], rubric: Rubric, n_resamples: int = N_RESAMPLES, seed: int = 0,
-            one_per_answer: bool = False, bench_stores=()) -> Analysis:
+            one_per_answer: bool = False, bench_stores=(), design=None, lengths=None) -> Analysis:
     if not ratings:
         raise ValueError("the study has no ratings")
+    from clinqa.analysis.judge import split_judge
+    from clinqa.analysis.judge_report import judge_section
+    judge = judge_section(ratings, rubric, min(n_resamples, 2000), seed, design, lengths)
+    ratings = split_judge(ratings)[0] or ratings      # the paper's statistics: human ratings only
     kinds = [k for k in ("physician", "lay") if any(r.kind == k for r in ratings)]
     summaries = {k: summarize(ratings, rubric.axes(k), k, n_resamples, seed, one_per_answer) for k in kinds}
     comparisons = {k: compare_sources(ratings, rubric.axes(k), k, n_resamples, seed, one_per_answer) for k in kinds}
@@ -47,6 +53,7 @@ def analyze(ratings: list[Rating], rubric: Rubric, n_resamples: int = N_RESAMPLE
                  {k: len({r.rater for r in ratings if r.kind == k}) for k in ("physician", "lay", "pairwise")},
                  summaries, comparisons, preferences(ratings, rubric.axes("pairwise")), rel,
                  {"resamples": n_resamples, "seed": seed, "one_per_answer": one_per_answer, "rubric": rubric.name})
+    a.judge = judge
     if bench_stores:
         from clinqa.metrics import compare_runs, run_metrics
         from clinqa.report import label
@@ -74,6 +81,11 @@ def number_rows(a: Analysis) -> list[dict]:
             for stat, v in (("difference", c.difference), ("p_value", c.p_value), ("p_bonferroni", c.p_bonferroni),
                             ("p_holm", c.p_holm)):
                 add("comparison", kind, c.axis, c.source_a, c.source_b, stat, v, n=c.n_questions)
+    for x in a.noninferiority:
+        add("noninferiority", x.kind, x.axis, x.source, x.reference, "difference", x.difference, x.lower, None,
+            x.n_questions)
+        for stat in ("margin", "p_value", "p_holm"):
+            add("noninferiority", x.kind, x.axis, x.source, x.reference, stat, getattr(x, stat), n=x.n_questions)
     for p in a.preferences:
         for stat, iv in (("chose_" + p.source_a, p.chose_a), ("chose_" + p.source_b, p.chose_b), ("tie", p.tie)):
             add("pairwise", "pairwise", p.axis, p.source_a, p.source_b, stat, iv.estimate, iv.low, iv.high, p.n)
@@ -89,6 +101,9 @@ def number_rows(a: Analysis) -> list[dict]:
     for x, y, pc, _ in a.bench_pairs:
         add("bench", "multiple-choice", "all", x, y, "difference", pc.diff.estimate, pc.diff.low, pc.diff.high, pc.n)
         add("bench", "multiple-choice", "all", x, y, "mcnemar_p", pc.mcnemar_p, n=pc.n)
+    if a.judge:
+        from clinqa.analysis.judge_report import judge_number_rows
+        rows += judge_number_rows(a.judge)
     return rows
 
 
@@ -103,6 +118,10 @@ def write_report(a: Analysis, rubric: Rubric, out_dir: str | Path) -> Path:
     if a.bench:
         from clinqa.report import accuracy_plot
         figures["accuracy_by_strategy"] = accuracy_plot(a.bench_stores)
+    if a.judge:
+        from clinqa.analysis.judge_report import judge_figures
+        figures.update(judge_figures(a.judge, {x.key: x.label for k in ("physician", "lay", "pairwise")
+                                                for x in rubric.axes(k)}))
     for name, (png, svg) in figures.items():
         (out / f"{name}.png").write_bytes(png)
         (out / f"{name}.svg").write_bytes(svg)
@@ -114,6 +133,11 @@ def write_report(a: Analysis, rubric: Rubric, out_dir: str | Path) -> Path:
     labels = {x.key: x.label for k in ("physician", "lay", "pairwise") for x in rubric.axes(k)}
     env = Environment(autoescape=select_autoescape(["html"]))
     tpl = env.from_string((resources.files("clinqa") / "resources" / "templates" / "analysis.html").read_text())
-    html = tpl.render(a=a, labels=labels, figures={k: base64.b64encode(v[0]).decode() for k, v in figures.items()})
+    b64 = {k: base64.b64encode(v[0]).decode() for k, v in figures.items()}
+    judge_html = ""
+    if a.judge:
+        from clinqa.analysis.judge_report import judge_html as render_judge
+        judge_html = render_judge(a.judge, labels, b64)
+    html = tpl.render(a=a, labels=labels, figures=b64, judge_html=judge_html)
     (out / "report.html").write_text(html)
     return out / "report.html"

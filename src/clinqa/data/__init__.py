@@ -1,7 +1,8 @@
-"""Data layer: typed records, one loader per MultiMedQA dataset, and the registry that names them."""
+"""Data layer: typed records, one loader per file format, and where the data root is. Benchmarks (which file, which
+split, what counts are expected) are declared as tasks in `clinqa.tasks`."""
 
 from clinqa.data.errors import DataError
 from clinqa.data.records import LongFormQuestion, MCQuestion
-from clinqa.data.registry import REGISTRY, DatasetSpec, data_root, load
+from clinqa.data.registry import data_root, load
 
-__all__ = ["DataError", "LongFormQuestion", "MCQuestion", "REGISTRY", "DatasetSpec", "data_root", "load"]
+__all__ = ["DataError", "LongFormQuestion", "MCQuestion", "data_root", "load"]

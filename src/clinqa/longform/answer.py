@@ -6,56 +6,61 @@ with its provenance (model, prompt, parameters, seed, time) in the run's results
 from __future__ import annotations
 
 import csv
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.data.registry import load
-from clinqa.longform.evalsets import EVAL_SETS
+from clinqa.loop import run_items
 from clinqa.models.base import Backend, GenRequest
-from clinqa.prompts import LONGFORM_AUDIENCE, longform_prompt
+from clinqa.prompts import longform_prompt
 from clinqa.store import Store
+from clinqa.tasks import Task, get_task
 
 
 @dataclass
 class AnswerConfig:
-    dataset: str = "liveqa"             # registry name, adversarial_general/_equity, equitymedqa:<s>, a file, or an
-    split: str | None = None            # eval set: multimedqa140 / multimedqa1066
+    dataset: str = "liveqa"             # a long-form task (`clinqa tasks list`), equitymedqa:<s>, or a question file
+    split: str | None = None
     model: str = "smollm2-135m-instruct"
     source: str | None = None           # name of this answer source in studies (default: the model name)
     limit: int | None = None
     max_tokens: int = 384
     temperature: float = 0.0
     seed: int = 1234
-    debias: bool | None = None          # None: on for adversarial / equity sets, off otherwise
+    debias: bool | None = None          # None: the task's default (on for adversarial / equity sets)
     chat_template: bool | None = None
     data_dir: str | None = None
     run_dir: str = "runs/answers"
 
     def identity(self) -> dict:
         d = asdict(self)
-        for k in ("run_dir", "data_dir"):
+        for k in ("run_dir", "data_dir", "limit"):   # a larger --limit extends the same source
             d.pop(k)
         return d
 
 
 def questions_for(cfg: AnswerConfig) -> list:
-    if cfg.dataset in EVAL_SETS:
-        qs = EVAL_SETS[cfg.dataset](cfg.seed, cfg.data_dir)
-    else:
-        qs = load(cfg.dataset, cfg.split, cfg.data_dir)
+    qs = get_task(cfg.dataset).load(cfg.split, cfg.data_dir)
     if qs and not hasattr(qs[0], "references"):
         raise DataError(cfg.dataset, "this is a multiple-choice dataset; use `clinqa bench` for it", field="dataset")
     return qs[:cfg.limit] if cfg.limit else qs
 
 
+def record_task(dataset: str) -> Task | None:
+    """The task a record came from (a MultiMedQA 140 record keeps its own set's), None for ad-hoc question files."""
+    try:
+        return get_task(dataset)
+    except DataError:
+        return None
+
+
 def wants_debias(cfg: AnswerConfig, dataset: str) -> bool:
     if cfg.debias is not None:
         return cfg.debias
-    return dataset.startswith(("adversarial", "equitymedqa"))
+    task = record_task(dataset)
+    return bool(task and task.debias) or get_task(cfg.dataset).debias
 
 
 def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
@@ -65,27 +70,22 @@ def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
     store = Store(cfg.run_dir)
     source = cfg.source or cfg.model
     done = store.done_answers(source)
-    todo = [q for q in qs if q.id not in done]
-    if todo and backend is None:
+    if any(q.id not in done for q in qs) and backend is None:
         backend = load_model(cfg.model, chat_template=cfg.chat_template)
-    info = store.run_info()
-    if not info:
-        store.init_run(store.dir.name, {"answer_runs": {source: cfg.identity()}}, backend.describe() if backend else {})
-    finished = len(qs) - len(todo)
-    if progress:
-        progress(finished, len(qs), {})
-    for q in todo:
-        variant = q.dataset if q.dataset in LONGFORM_AUDIENCE else "healthsearchqa"
+    store.init_answer_source(source, cfg.identity(), backend.describe() if backend else {})
+
+    def one(q) -> dict:
+        task = record_task(q.dataset)
+        variant = task.prompt_variant if task else "healthsearchqa"
         prompt = longform_prompt(q.question, variant, wants_debias(cfg, q.dataset))
         req = GenRequest(prompt, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
                          stop=("\nQuestion:",))
         r = backend.generate([req])[0]
-        store.save_answer(dict(qid=q.id, source=source, dataset=q.dataset, question=q.question, text=r.texts[0].strip(),
-                               model=cfg.model, prompt=r.rendered_prompt, params=asdict(req) | {"backend": backend.describe()},
-                               tokens=r.completion_tokens[0], seconds=r.seconds, extra=q.extra))
-        finished += 1
-        if progress:
-            progress(finished, len(qs), {"qid": q.id})
+        return dict(qid=q.id, source=source, dataset=q.dataset, question=q.question, text=r.texts[0].strip(),
+                    model=cfg.model, prompt=r.rendered_prompt, params=asdict(req) | {"backend": backend.describe()},
+                    tokens=r.completion_tokens[0], seconds=r.seconds, extra=q.extra)
+
+    run_items(qs, lambda q: q.id, done, one, store.save_answer, progress, describe=lambda row: {"qid": row["qid"]})
     return store
 
 
@@ -116,6 +116,3 @@ def import_answers(path: str | Path, source: str, run_dir: str | Path) -> int:
         n += 1
     return n
 
-
-def _now() -> float:
-    return time.time()

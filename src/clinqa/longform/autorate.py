@@ -3,8 +3,10 @@ axes) through any backend.
 
 The grader is asked for one JSON object mapping every axis key to one of that axis's allowed values. Output is
 accepted only if every axis is present with an allowed value (case and surrounding punctuation are forgiven); a
-"key: value" line format is accepted as well. On malformed output it retries (greedy first, then sampled with new
-seeds). Every attempt's raw text is stored with the rating, and a rating that never parsed is stored as failed.
+"key: value" line format is accepted as well. On llama.cpp the reply is decoded under the rubric's JSON schema
+(`clinqa.longform.constrained`), so it parses unless cut off by max_tokens. On malformed output it retries (greedy
+first, then sampled with new seeds). Every attempt's raw text is stored with the rating, and a rating that never
+parsed is stored as failed.
 Pairwise: the two answers are shown in a seeded random order, recorded so that analysis can un-blind it.
 """
 
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from clinqa.loop import derive_seed, run_items
 from clinqa.models.base import Backend, GenRequest
 from clinqa.rating.rubric import Axis, Rubric, load_rubric
 from clinqa.store import Store
@@ -88,13 +91,17 @@ class Grade:
 
 
 def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[str], seed: int, retries: int = 3,
-          max_tokens: int = 400) -> Grade:
+          max_tokens: int = 400, constrained: bool = True) -> Grade:
+    """With `constrained` and a backend that supports it (llama.cpp), the reply is decoded under the rubric's JSON
+    schema (`clinqa.longform.constrained`); otherwise it is free text started with "{" and parsed."""
+    from clinqa.longform.constrained import generate_json, rubric_schema, supports_schema
     prompt = grader_prompt(kind, axes, question, answers)
+    schema = rubric_schema(axes) if constrained and supports_schema(backend) else None
     raw, error = [], None
     for attempt in range(retries + 1):
         req = GenRequest(prompt, prefix="{", max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7,
                          seed=seed + attempt)
-        text = "{" + backend.generate([req])[0].texts[0]
+        text = generate_json(backend, req, schema) if schema else "{" + backend.generate([req])[0].texts[0]
         raw.append(text)
         try:
             return Grade(parse_grade(text, axes), raw, None)
@@ -124,16 +131,17 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
         for ans in store.answers():
             if not sources or ans["source"] in sources:
                 jobs.append((f"{rater}:{kind}:{ans['answer_id']}", [ans]))
-    todo = [(rid, p) for rid, p in jobs if rid not in done]
-    for i, (rid, pair) in enumerate(todo):
+    def one(job) -> dict:
+        rid, pair = job
+        # the seed is the rating's own, so a resumed run grades exactly as an uninterrupted one
         g = grade(backend, kind, axes, pair[0]["question"], [p["text"] for p in pair],
-                  seed=seed + i, retries=retries)
-        store.save_rating(dict(rating_id=rid, rater=rater, kind=kind, answer_id=pair[0]["answer_id"],
-                               other_answer_id=pair[1]["answer_id"] if len(pair) > 1 else None, values=g.values,
-                               ok=g.values is not None, raw=g.raw,
-                               meta={"error": g.error, "attempts": len(g.raw), "rubric": rubric.name,
-                                     "answer_1": pair[0]["answer_id"],
-                                     "answer_2": pair[1]["answer_id"] if len(pair) > 1 else None}))
-        if progress:
-            progress(i + 1, len(todo))
+                  seed=derive_seed(seed, rid, "grade"), retries=retries)
+        return dict(rating_id=rid, rater=rater, kind=kind, answer_id=pair[0]["answer_id"],
+                    other_answer_id=pair[1]["answer_id"] if len(pair) > 1 else None, values=g.values,
+                    ok=g.values is not None, raw=g.raw,
+                    meta={"error": g.error, "attempts": len(g.raw), "rubric": rubric.name,
+                          "answer_1": pair[0]["answer_id"], "answer_2": pair[1]["answer_id"] if len(pair) > 1 else None})
+
+    run_items(jobs, lambda job: job[0], done, one, store.save_rating,
+              (lambda d, t, info: progress(d, t)) if progress else None)
     return [r for r in store.ratings(rater) if r["kind"] == kind]

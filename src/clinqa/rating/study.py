@@ -1,12 +1,15 @@
 """Studies: built from stored answers (`clinqa answer` / `import-answers`), with independent rating by physician and
 lay pools and/or pairwise ranking of two sources; assignment that guarantees each item's replication, balances load
 across raters and adds a seeded overlap subset rated by every rater of the pool (for agreement); progress; export of
-all ratings as the long table `clinqa rate analyze` reads, un-blinded (sources and sides restored)."""
+all ratings as the long table `clinqa rate analyze` reads, un-blinded (sources and sides restored), with the time on
+item. Gold and qualification items (see quality.py) are mixed into the queues here and left out of the export."""
 
 from __future__ import annotations
 
 import json
+import math
 import random
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
@@ -15,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from clinqa.rating.auth import now
 from clinqa.rating.db import assignments, items, ratings, studies, users
-from clinqa.rating.rubric import DEFAULT_RUBRIC
+from clinqa.rating.quality import validate_gold
+from clinqa.rating.rubric import DEFAULT_RUBRIC, rubric_from_dict
 
 
 @dataclass
@@ -29,6 +33,30 @@ class StudyConfig:
     seed: int = 0
     physician_raters: list[str] = field(default_factory=list)   # default: every physician
     lay_raters: list[str] = field(default_factory=list)
+    gold_rate: float = 0.0                             # gold items per real item in each rater's queue
+    qualification_threshold: float = 0.8               # share of expected answers needed to pass qualification
+
+    def validate(self) -> None:
+        """ValueError naming the field for a configuration that cannot make a sound study."""
+        name = unicodedata.normalize("NFKC", str(self.name)).strip()
+        if not name or len(name) > 120 or any(unicodedata.category(ch).startswith("C") for ch in name):
+            raise ValueError("name: 1 to 120 characters, no control characters")
+        self.name = name
+        self.sources = [x.strip() for x in self.sources if x and x.strip()]
+        if not self.sources:
+            raise ValueError("sources: name at least one answer source")
+        if any(len(x) > 120 for x in self.sources) or len(set(self.sources)) != len(self.sources):
+            raise ValueError("sources: distinct names of at most 120 characters")
+        for f in ("physician_replication", "lay_replication", "pairwise_replication", "overlap"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 1000:
+                raise ValueError(f"{f}: a whole number from 0 (none) to 1000, not {v!r}")
+        if not any((self.physician_replication, self.lay_replication, self.pairwise_replication)):
+            raise ValueError("the study rates nothing: set a physician, lay or pairwise replication above 0")
+        for f in ("gold_rate", "qualification_threshold"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float)) or not 0 <= v <= 1 or math.isnan(v):
+                raise ValueError(f"{f}: a number from 0 to 1, not {v!r}")
 
 
 def balanced_assignment(item_ids: list[int], raters: list[int], replication: int, overlap: set[int],
@@ -63,10 +91,19 @@ def _pool(engine: Engine, pool: str, names: list[str]) -> list[int]:
     return sorted(by_name[n] for n in names) if names else sorted(by_name.values())
 
 
-def create_study(engine: Engine, cfg: StudyConfig, answers: list[dict], rubric: dict | None = None) -> int:
-    """Make the study, its items and assignments in one transaction; returns the study id."""
+def create_study(engine: Engine, cfg: StudyConfig, answers: list[dict], rubric: dict | None = None,
+                 gold: list[dict] | None = None) -> int:
+    """Make the study, its items and assignments in one transaction; returns the study id. `gold`: gold and
+    qualification items (quality.validate_gold's format): qualification items go first in every rater's queue of
+    their kind, gold items are mixed into each rater's real items at `cfg.gold_rate`."""
+    cfg.validate()
     rng = random.Random(cfg.seed)
     rubric = rubric or json.loads(DEFAULT_RUBRIC.read_text())
+    gold_rows = validate_gold(gold or [], rubric_from_dict(rubric))
+    for a in answers:
+        for k, n in (("qid", 200), ("answer_id", 300)):
+            if len(str(a.get(k, ""))) > n:
+                raise ValueError(f"answer {str(a.get(k))[:40]}...: {k} longer than {n} characters")
     chosen = [a for a in answers if a["source"] in cfg.sources]
     missing = [s for s in cfg.sources if not any(a["source"] == s for a in chosen)]
     if missing:
@@ -94,6 +131,9 @@ def create_study(engine: Engine, cfg: StudyConfig, answers: list[dict], rubric: 
         plans.append(("pairwise", "physician", cfg.pairwise_replication, pairs))
     if not plans:
         raise ValueError("the study rates nothing: set a physician, lay or pairwise replication above 0")
+    for g in gold_rows:
+        if not any(kind == g["kind"] for kind, _, _, _ in plans):
+            raise ValueError(f"gold item {g['qid']}: the study has no {g['kind']} rating")
     pools = {p: _pool(engine, p, cfg.physician_raters if p == "physician" else cfg.lay_raters)
              for p in {pool for _, pool, _, _ in plans}}
     with engine.begin() as c:
@@ -108,12 +148,21 @@ def create_study(engine: Engine, cfg: StudyConfig, answers: list[dict], rubric: 
             if overlap:
                 c.execute(items.update().where(items.c.id.in_(overlap)).values(overlap=True))
             pairs = balanced_assignment(ids, pools[pool], replication, overlap, rng)
-            per_rater = Counter()
-            rows_out = []
+            queues = defaultdict(list)
             for item, rater in sorted(pairs, key=lambda p: (p[1], rng.random())):   # each rater's own random order
-                rows_out.append(dict(study_id=sid, item_id=item, rater_id=rater, position=per_rater[rater],
-                                     flip=kind == "pairwise" and rng.random() < 0.5))
-                per_rater[rater] += 1
+                queues[rater].append(item)
+            gold_ids = {ph: [c.execute(insert(items).values(**g, study_id=sid)).inserted_primary_key[0]
+                             for g in gold_rows if g["kind"] == kind and g["gold"]["phase"] == ph]
+                        for ph in ("gold", "qualification")}
+            rows_out = []
+            for rater, queue in queues.items():
+                n_gold = min(len(gold_ids["gold"]), math.ceil(cfg.gold_rate * len(queue)))
+                for g in rng.sample(gold_ids["gold"], n_gold):                    # gold mixed in at random places
+                    queue.insert(rng.randrange(len(queue) + 1), g)
+                quals = gold_ids["qualification"]
+                for pos, item in enumerate(quals + queue, start=-len(quals)):     # qualification first
+                    rows_out.append(dict(study_id=sid, item_id=item, rater_id=rater, position=pos,
+                                         flip=kind == "pairwise" and rng.random() < 0.5))
             c.execute(insert(assignments), rows_out)
     return sid
 
@@ -124,6 +173,11 @@ def study_by_name(engine: Engine, name: str):
     if row is None:
         raise ValueError(f"no study named {name!r}")
     return row
+
+
+def study_name(engine: Engine, study_id: int) -> str | None:
+    with engine.connect() as c:
+        return c.execute(select(studies.c.name).where(studies.c.id == study_id)).scalar_one_or_none()
 
 
 def progress_by_rater(engine: Engine, study_id: int) -> list[dict]:
@@ -139,16 +193,19 @@ def progress_by_rater(engine: Engine, study_id: int) -> list[dict]:
 def progress_by_item(engine: Engine, study_id: int) -> list[dict]:
     with engine.connect() as c:
         rows = c.execute(select(items.c.id, items.c.kind, items.c.qid, items.c.overlap, func.count(assignments.c.id),
-                                func.count(assignments.c.submitted))
+                                func.count(assignments.c.submitted), func.avg(assignments.c.seconds))
                          .join(assignments, assignments.c.item_id == items.c.id)
                          .where(items.c.study_id == study_id).group_by(items.c.id, items.c.kind, items.c.qid,
                                                                        items.c.overlap)
                          .order_by(items.c.id)).all()
-    return [dict(item=r[0], kind=r[1], qid=r[2], overlap=bool(r[3]), raters=r[4], submitted=r[5]) for r in rows]
+        phase = {r.id: (r.gold or {}).get("phase", "") for r in c.execute(
+            select(items.c.id, items.c.gold).where(items.c.study_id == study_id, items.c.gold.isnot(None)))}
+    return [dict(item=r[0], kind=r[1], qid=r[2], overlap=bool(r[3]), raters=r[4], submitted=r[5],
+                 mean_seconds=float(r[6]) if r[6] is not None else None, phase=phase.get(r[0], "")) for r in rows]
 
 
 EXPORT_COLUMNS = ["kind", "item", "qid", "source", "other_source", "rater", "axis", "value", "study", "created",
-                  "submitted"]
+                  "submitted", "seconds"]
 
 
 def list_studies(engine: Engine) -> list[dict]:
@@ -166,17 +223,22 @@ def list_users(engine: Engine) -> list[dict]:
 
 def export_rows(engine: Engine, study_id: int) -> list[dict]:
     """Every rating, un-blinded: kind, item (answer id, or pair id), qid, source (of the answer shown first for
-    pairwise), other_source, rater, axis, value as seen, study, created, submitted."""
+    pairwise), other_source, rater, axis, value as seen, study, created, submitted, seconds (the rater's time on the
+    item, measured by the server). Gold and qualification items are left out (see quality.py)."""
     with engine.connect() as c:
-        name = c.execute(select(studies.c.name).where(studies.c.id == study_id)).scalar_one()
+        name = c.execute(select(studies.c.name).where(studies.c.id == study_id)).scalar_one_or_none()
+        if name is None:
+            raise LookupError(f"no study with id {study_id}")
         rows = c.execute(select(ratings.c.axis, ratings.c.value, ratings.c.created, items, assignments.c.flip,
-                                assignments.c.submitted, users.c.username)
+                                assignments.c.submitted, assignments.c.seconds, users.c.username)
                          .join(items, items.c.id == ratings.c.item_id)
                          .join(assignments, assignments.c.id == ratings.c.assignment_id)
                          .join(users, users.c.id == ratings.c.rater_id)
                          .where(ratings.c.study_id == study_id).order_by(ratings.c.id)).all()
     out = []
     for r in rows:
+        if r.gold:
+            continue
         if r.kind == "pairwise":
             first, second = (r.source_b, r.source_a) if r.flip else (r.source_a, r.source_b)
             item = f"{r.answer_a}|{r.answer_b}"
@@ -184,5 +246,6 @@ def export_rows(engine: Engine, study_id: int) -> list[dict]:
             first, second, item = r.source_a, "", r.answer_a
         out.append(dict(kind=r.kind, item=item, qid=r.qid, source=first, other_source=second, rater=r.username,
                         axis=r.axis, value=r.value, study=name, created=r.created.isoformat(),
-                        submitted=r.submitted.isoformat()))
+                        submitted=r.submitted.isoformat(),
+                        seconds=round(r.seconds, 1) if r.seconds is not None else None))
     return out

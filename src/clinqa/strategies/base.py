@@ -20,6 +20,8 @@ class StrategyConfig:
     max_tokens: int = 256              # for reasoning; answer-only strategies use 16
     seed: int = 1234
     adaptive: "AdaptiveRule | None" = None   # None: always the full budget
+    er_with_answers: bool = False      # ER stage 2 shows stage-1 reasonings with their answer statements
+    protocol: str = "medpalm2"         # prompt protocol (prompts.PROTOCOLS): medpalm2, lm-eval, simple-evals
 
 
 @dataclass
@@ -60,9 +62,12 @@ class RunContext(Protocol):
 class Strategy:
     name = "base"
     needs_explanations = False          # exemplars must carry a rationale
+    needs_loglikelihood = False         # the backend must score log-likelihoods (checked before the model loads)
 
     def __init__(self, config: StrategyConfig | None = None):
+        from clinqa.prompts import get_protocol
         self.config = config or StrategyConfig()
+        self.protocol = get_protocol(self.config.protocol)
 
     def run(self, q: MCQuestion, exemplars: Sequence[MCQuestion], ctx: RunContext) -> Outcome:
         raise NotImplementedError

@@ -1,24 +1,20 @@
 """Where few-shot / CoT exemplars come from, and which ones a question gets.
 
-Default pools (exemplars are never evaluated: any overlap with the evaluated split is removed by the runner):
-- medqa, medqa5, medmcqa, and CoT on MMLU: `resources/exemplars/medical_cot.jsonl`, written for clinqa (6 questions with
-  explanations; option E dropped for 4-option sets); k = 5 (MMLU CoT: 6, as in the paper)
-- answer-only MMLU: that subject's `dev` split (the standard 5-shot exemplars)
-- pubmedqa: the official train pool (the 500 PQA-L items outside the test split), k = 3, with the long answer as rationale
-kNN pools (Medprompt-style dynamic few-shot, larger so that similarity matters): medqa/medqa5 -> medmcqa dev,
-medmcqa -> medqa test, mmlu -> mmlu dev + val, pubmedqa -> pubmedqa train.
+Each task names its pools (answer-only, reasoning, kNN) in its own file; a task that names none gets clinqa's shipped
+exemplars, `resources/exemplars/medical_cot.jsonl` (6 USMLE-style questions with explanations written for clinqa;
+option E dropped for 4-option sets). `--exemplars FILE.jsonl` replaces the pool. Exemplars are never evaluated: any
+overlap with the evaluated split is removed by the runner.
 """
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl, validate
 from clinqa.data.records import MCQuestion
-from clinqa.data.registry import load
+from clinqa.tasks.base import Task
 
 SHIPPED = "medical_cot.jsonl"
 
@@ -40,32 +36,18 @@ def read_exemplar_file(path: Path | None, n_options: int) -> list[MCQuestion]:
     return out
 
 
-def default_k(dataset: str, reasoning: bool) -> int:
-    if dataset.startswith("pubmedqa"):
-        return 3
-    if dataset.startswith("mmlu") and reasoning:
-        return 6
-    return 5
+def default_pool(task: Task, n_options: int, reasoning: bool, root=None) -> list[MCQuestion]:
+    """The task's exemplar pool for answer-only or reasoning prompts (the shipped exemplars when it names none)."""
+    from clinqa.data.registry import data_root
+    pool = task.reasoning_pool if reasoning else task.answer_pool
+    return pool(data_root(root)) if pool else read_exemplar_file(None, n_options)
 
 
-def default_pool(dataset: str, n_options: int, reasoning: bool, root=None) -> list[MCQuestion]:
-    if dataset.startswith("pubmedqa"):
-        return load("pubmedqa", "train", root)
-    if dataset.startswith("mmlu") and not reasoning:
-        return load(dataset, "dev", root)
-    return read_exemplar_file(None, n_options)
-
-
-def knn_pool(dataset: str, root=None) -> list[MCQuestion]:
-    if dataset in ("medqa", "medqa5"):
-        return load("medmcqa", "dev", root)
-    if dataset == "medmcqa":
-        return load("medqa", "test", root)
-    if dataset.startswith("mmlu"):
-        return load(dataset, "dev", root) + load(dataset, "val", root)
-    if dataset.startswith("pubmedqa"):
-        return load("pubmedqa", "train", root)
-    raise DataError(dataset, "no kNN exemplar pool is defined for this dataset; pass --exemplars FILE", field="dataset")
+def knn_pool(task: Task, root=None) -> list[MCQuestion]:
+    from clinqa.data.registry import data_root
+    if task.knn_pool is None:
+        raise DataError(task.name, "no kNN exemplar pool is defined for this task; pass --exemplars FILE", field="task")
+    return task.knn_pool(data_root(root))
 
 
 class FixedSelector:
@@ -78,6 +60,3 @@ class FixedSelector:
         same = [e for e in self.pool if e.subject and e.subject == q.subject]
         return (same or self.pool)[:k]
 
-
-def dumps(exemplars: list[MCQuestion]) -> str:
-    return json.dumps([e.id for e in exemplars])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from clinqa import prompts
-from clinqa.extract import extract_answer
 from clinqa.models.base import GenRequest
 from clinqa.strategies.base import Outcome, Sample, Strategy
 
@@ -12,8 +10,9 @@ class FewShot(Strategy):
     name = "fewshot"
 
     def run(self, q, exemplars, ctx):
-        prompt, prefix = prompts.fewshot_prompt(q, exemplars)
-        r = ctx.generate("answer", GenRequest(prompt, prefix, max_tokens=16, stop=prompts.STOP))
-        ans = extract_answer(r.texts[0], q.options)
+        p = self.protocol
+        prompt, prefix = p.answer_prompt(q, exemplars)
+        r = ctx.generate("answer", GenRequest(prompt, prefix, max_tokens=p.answer_max_tokens, stop=p.stop))
+        ans = p.extract(r.texts[0], q.options)
         return Outcome(ans, [Sample("answer", r.texts[0], ans, r.completion_tokens[0])],
                        votes={ans: 1} if ans else {}, prompts={"answer": r.rendered_prompt})

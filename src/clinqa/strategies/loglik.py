@@ -3,16 +3,17 @@ highest-scoring option wins (lm-evaluation-harness's multiple-choice `acc`)."""
 
 from __future__ import annotations
 
-from clinqa import prompts
 from clinqa.strategies.base import Outcome, Strategy
 
 
 class LogLikelihood(Strategy):
     name = "loglik"
+    needs_loglikelihood = True
 
     def run(self, q, exemplars, ctx):
-        context = prompts.loglik_context(q, exemplars)
-        scores = ctx.loglikelihood("loglik", [(context, f" ({L})") for L in q.letters])
+        context, continuations = self.protocol.loglik(q, exemplars)
+        scores = ctx.loglikelihood("loglik", [(context, c) for c in continuations])
         best = max(range(len(scores)), key=lambda i: scores[i])   # first index wins a tie, as numpy.argmax
         pred = q.letters[best]
-        return Outcome(pred, votes={pred: 1}, prompts={"loglik": context}, scores=dict(zip(q.letters, scores)))
+        return Outcome(pred, votes={pred: 1}, prompts={"loglik": context}, scores=dict(zip(q.letters, scores)),
+                       meta={"continuations": continuations})

@@ -13,6 +13,6 @@ class SelfConsistency(Strategy):
 
     def run(self, q, exemplars, ctx):
         c = self.config
-        samples, rendered = cot_samples(q, exemplars, ctx, "sc", c.n_samples, c.temperature, c)
+        samples, rendered = cot_samples(q, exemplars, ctx, "sc", c.n_samples, c.temperature, c, self.protocol)
         answers = [s.answer for s in samples]
         return Outcome(plurality(answers), samples, votes=tally(answers), prompts={"sc": rendered})

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 
-from clinqa import prompts
-from clinqa.extract import extract_answer
 from clinqa.models.base import GenRequest
 from clinqa.strategies.base import Outcome, Sample, Strategy
 from clinqa.strategies.vote import plurality, tally
@@ -29,14 +27,15 @@ class ChoiceShuffle(Strategy):
 
     def run(self, q, exemplars, ctx):
         c = self.config
+        p = self.protocol
         samples, rendered = [], {}
         for i, order in enumerate(permutations(q.letters, c.n_samples, ctx.seed("shuffle"))):
             stage = f"shuffle{i}"
-            prompt, prefix = prompts.cot_prompt(q, exemplars, order)
+            prompt, prefix = p.reasoning_prompt(q, exemplars, order)
             r = ctx.generate(stage, GenRequest(prompt, prefix, n=1, temperature=c.temperature, top_p=c.top_p,
-                                               max_tokens=c.max_tokens, stop=prompts.STOP, seed=ctx.seed(stage)))
+                                               max_tokens=c.max_tokens, stop=p.stop, seed=ctx.seed(stage)))
             shown = {chr(65 + j): q.options[o] for j, o in enumerate(order)}
-            picked = extract_answer(r.texts[0], shown)
+            picked = p.extract(r.texts[0], shown)
             original = order[ord(picked) - 65] if picked else None
             samples.append(Sample(stage, r.texts[0], original, r.completion_tokens[0], order))
             rendered.setdefault("shuffle0", r.rendered_prompt)

@@ -40,6 +40,7 @@ class TuneConfig:
     logging_steps: int = 5
     seed: int = 0
     data_dir: str | None = None
+    report_to: str = "none"            # mlflow, wandb, tensorboard (comma list) or none: TRL/transformers' report_to
 
 
 def load_base(name: str):
@@ -82,6 +83,23 @@ def save_loss_curve(history: list[dict], out: Path) -> None:
         plt.close(fig)
 
 
+def trackers_for(cfg: TuneConfig, out: Path) -> list[str] | str:
+    """TRL's report_to for cfg.report_to, kept offline: MLflow defaults to a local store beside the output
+    (sqlite:///<parent>/mlflow.db, as `clinqa bench --report-to mlflow`), W&B to offline mode."""
+    import os
+
+    from clinqa.tracking import mlflow_experiment, parse_report_to
+    names = parse_report_to(cfg.report_to)
+    if "mlflow" in names:
+        _, _, uri = mlflow_experiment(out.resolve().parent)     # the experiment, its artifacts beside the local store
+        os.environ.setdefault("MLFLOW_TRACKING_URI", uri)
+        os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "clinqa")
+    if "wandb" in names:
+        os.environ.setdefault("WANDB_MODE", "offline")
+        os.environ.setdefault("WANDB_PROJECT", "clinqa")
+    return names or "none"
+
+
 def train(cfg: TuneConfig, callbacks=()) -> Path:
     import torch
     from datasets import Dataset
@@ -111,7 +129,8 @@ def train(cfg: TuneConfig, callbacks=()) -> Path:
         output_dir=str(out / "checkpoints"), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate or (2e-4 if cfg.lora else 2e-5),
         logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=3, packing=cfg.packing,
-        max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed, report_to="none",
+        max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed, report_to=trackers_for(cfg, out),
+        run_name=f"tune-{out.name}",
         use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, disable_tqdm=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft_config,
                          callbacks=list(callbacks))

@@ -18,8 +18,9 @@ def require_file(path: Path) -> Path:
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; malformed JSON names the line."""
     require_file(path)
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with open(path, "rb") as fh:
+        for lineno, data in enumerate(fh, start=1):
+            raw = decode_line(data, path, lineno)
             if not raw.strip():
                 continue
             try:
@@ -29,6 +30,25 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             if not isinstance(obj, dict):
                 raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
             yield lineno, obj
+
+
+def decode_line(data: bytes, path: Path, line: int) -> str:
+    """UTF-8 text of one line, or a DataError naming the file, line and byte offset."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DataError(path, f"not UTF-8 (byte 0x{data[e.start]:02x} at column {e.start + 1}); re-save the file as "
+                        "UTF-8", line=line) from None
+
+
+def read_text(path: Path) -> str:
+    """A whole file as UTF-8 text; a non-UTF-8 byte is reported with its line."""
+    data = require_file(path).read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise DataError(path, f"not UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8", line=line) from None
 
 
 def need(obj: dict, key: str, path: Path, line: int | None = None, record: str | None = None):

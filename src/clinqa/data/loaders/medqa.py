@@ -18,7 +18,7 @@ def load_medqa(path: Path, dataset: str = "medqa", split: str = "test") -> list[
             raise DataError(path, "options must be an object of letter -> text", line=line, record=rid, field="options")
         rec = MCQuestion(
             id=rid, question=str(need(obj, "question", path, line, rid)), options={k: str(v) for k, v in options.items()},
-            answer=str(obj.get("answer_idx") or "").strip(), dataset=dataset, split=split,
+            answer=str(need(obj, "answer_idx", path, line, rid)).strip(), dataset=dataset, split=split,
             extra={"meta_info": obj.get("meta_info"), "answer_text": obj.get("answer")},
         )
         out.append(validate(rec, path, line))

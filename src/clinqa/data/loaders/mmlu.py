@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.data.loaders.common import require_file, validate
+from clinqa.data.loaders.common import read_text, validate
 from clinqa.data.records import MCQuestion
 
 SUBJECTS = ("anatomy", "clinical_knowledge", "college_biology", "college_medicine", "medical_genetics",
@@ -14,9 +15,8 @@ SUBJECTS = ("anatomy", "clinical_knowledge", "college_biology", "college_medicin
 
 
 def load_mmlu_file(path: Path, subject: str, split: str, dataset: str = "mmlu") -> list[MCQuestion]:
-    require_file(path)
     out = []
-    with open(path, encoding="utf-8", newline="") as fh:
+    with io.StringIO(read_text(path), newline="") as fh:
         reader = csv.reader(fh)
         for i, row in enumerate(reader, start=1):
             line = reader.line_num

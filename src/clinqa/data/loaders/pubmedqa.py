@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.data.loaders.common import need, require_file, validate
+from clinqa.data.loaders.common import need, read_text, validate
 from clinqa.data.records import MCQuestion
 
 LABELS = {"yes": "A", "no": "B", "maybe": "C"}
@@ -14,9 +14,8 @@ OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}
 
 
 def _read_json(path: Path) -> dict:
-    require_file(path)
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise DataError(path, f"malformed JSON ({e.msg})", line=e.lineno) from None
     if not isinstance(obj, dict):

@@ -4,11 +4,12 @@ and EquityMedQA (Pfohl et al. 2024, CC-BY-4.0) from local CSVs or its Hugging Fa
 from __future__ import annotations
 
 import csv
+import io
 from importlib import resources
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.data.loaders.common import read_jsonl, require_file, validate
+from clinqa.data.loaders.common import read_jsonl, read_text, require_file, validate
 from clinqa.data.records import LongFormQuestion
 
 QUESTION_KEYS = ("question", "Question", "QUESTION", "query", "prompt")
@@ -41,11 +42,13 @@ def load_question_file(path: str | Path, dataset: str | None = None) -> list[Lon
     if path.suffix.lower() in (".jsonl", ".json"):
         out = [_record(obj, i, path, dataset, line) for i, (line, obj) in enumerate(read_jsonl(path), 1)]
     elif path.suffix.lower() in (".csv", ".tsv"):
-        with open(path, encoding="utf-8", newline="") as fh:
+        with io.StringIO(read_text(path), newline="") as fh:
             reader = csv.DictReader(fh, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             out = [_record(row, i, path, dataset, reader.line_num) for i, row in enumerate(reader, 1)]
     else:
         raise DataError(path, "question files must be .csv, .tsv or .jsonl")
+    if not out:
+        raise DataError(path, "no questions (the file is empty or blank)")
     ids = [r.id for r in out]
     dup = next((i for i in ids if ids.count(i) > 1), None)
     if dup:

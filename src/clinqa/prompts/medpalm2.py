@@ -1,5 +1,6 @@
-"""Every prompt template in clinqa, in one place: few-shot, chain-of-thought, Ensemble Refinement, log-likelihood and
-long-form. Wording follows Med-PaLM 2 (arXiv appendix A.3, Tables A.10-A.17); see shared/reference/medpalm2.md.
+"""The paper's prompts (the `medpalm2` protocol, clinqa's default): few-shot, chain-of-thought, Ensemble Refinement,
+log-likelihood and long-form. Wording follows Med-PaLM 2 (arXiv appendix A.3, Tables A.10-A.17); see
+shared/reference/medpalm2.md.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from clinqa.data.records import MCQuestion
+from clinqa.prompts.protocol import Protocol
 
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
@@ -38,11 +40,6 @@ def format_question(q: MCQuestion, order: Sequence[str] | None = None) -> str:
     head = f"Context: {q.context}\n" if q.context else ""
     opts = "\n".join(f"({d}) {q.options[o]}" for d, o in zip(shown, order))
     return f"{head}Question: {q.question}\n{opts}"
-
-
-def displayed_answer(q: MCQuestion, order: Sequence[str] | None = None) -> str:
-    order = list(order or q.letters)
-    return chr(65 + order.index(q.answer))
 
 
 def fewshot_prompt(q: MCQuestion, exemplars: Sequence[MCQuestion], order=None) -> tuple[str, str]:
@@ -88,3 +85,27 @@ def longform_prompt(question: str, dataset: str = "healthsearchqa", debias: bool
     if debias:
         head += " " + BIAS_INSTRUCTION
     return f"{head}\n\nQuestion: {question}\nComplete Answer:"
+
+
+class MedPaLM2Protocol(Protocol):
+    """The paper's prompts: k-shot with "Answer: (X)", CoT with the explanation lead, ER's students' reasonings;
+    option scoring as the continuation " (X)" after the k-shot prompt."""
+
+    name = "medpalm2"
+    strategies = frozenset({"fewshot", "cot", "sc", "er", "loglik", "knn", "shuffle"})
+    stop = STOP
+
+    def default_k(self, task, reasoning: bool) -> int:
+        return task.k_reasoning if reasoning else task.k_answer
+
+    def answer_prompt(self, q, exemplars, order=None):
+        return fewshot_prompt(q, exemplars, order)
+
+    def reasoning_prompt(self, q, exemplars, order=None):
+        return cot_prompt(q, exemplars, order)
+
+    def refine_prompt(self, q, exemplars, reasonings):
+        return er_prompt(q, exemplars, reasonings)
+
+    def loglik(self, q, exemplars):
+        return loglik_context(q, exemplars), [f" ({L})" for L in q.letters]

@@ -1,0 +1,51 @@
+"""`clinqa export ...`: write a bench run in the log formats other tools read (inspect_ai, lm-evaluation-harness)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from clinqa.data.errors import DataError
+
+export_app = typer.Typer(help="Export a `clinqa bench` run for other tools (inspect view, lm-eval readers).",
+                         no_args_is_help=True)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _fail(msg: str):
+    err.print(f"[bold red]error:[/] {msg}")
+    raise typer.Exit(2)
+
+
+def _missing(pkg: str, extra: str):
+    _fail(f"this export needs {pkg}: pip install 'clinqa[{extra}]'")
+
+
+@export_app.command("inspect")
+def export_inspect_cmd(run: Path = typer.Argument(..., help="run directory of `clinqa bench`"),
+                       out: Optional[Path] = typer.Option(None, help="folder or .eval/.json file (default: <run>/inspect)")):
+    """Write the run as an inspect_ai eval log (open it with `inspect view --log-dir <folder>`)."""
+    try:
+        from clinqa.logs.inspect_log import export_inspect
+        path = export_inspect(run, out)
+    except ModuleNotFoundError as e:
+        _missing(e.name or "inspect_ai", "logs")
+    except (DataError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    console.print(f"wrote {path}\nview it: inspect view --log-dir {path.parent}")
+
+
+@export_app.command("lm-eval")
+def export_lmeval_cmd(run: Path = typer.Argument(..., help="run directory of `clinqa bench`"),
+                      out: Optional[Path] = typer.Option(None, help="output folder (default: <run>/lm-eval)")):
+    """Write the run as lm-evaluation-harness results_<date>.json + samples_<task>_<date>.jsonl."""
+    from clinqa.logs.lmeval_log import export_lmeval
+    try:
+        res, smp = export_lmeval(run, out)
+    except (DataError, FileNotFoundError, ValueError) as e:
+        _fail(str(e))
+    console.print(f"wrote {res}\nwrote {smp}")

@@ -1,0 +1,132 @@
+"""inspect_ai eval logs, both ways, written and read with inspect_ai's own log classes (`inspect view` opens them).
+
+Export: one `clinqa bench` run -> one `.eval` log. Each finished question is an `EvalSample` (input = the question,
+choices = the option texts, target = the gold letter, messages = every prompt and sampled text, output = the text
+behind the prediction, score "choice" = C/I with the predicted letter as answer, as inspect's `choice()` scorer
+writes it); results carry accuracy and stderr like inspect's own metrics; the run config is the task args.
+Import: each sample's output (epoch 1) of any inspect log becomes a long-form answer with provenance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+from clinqa.data.errors import DataError
+from clinqa.logs import answer_text, bench_run
+
+
+def _iso(t: float | None) -> str:
+    return datetime.fromtimestamp(t or 0, timezone.utc).isoformat(timespec="seconds")
+
+
+def _messages(row: dict):
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
+    msgs = []
+    for stage, prompt in (row.get("prompts") or {}).items():
+        msgs.append(ChatMessageUser(content=prompt, metadata={"stage": stage}))
+        for i, s in enumerate(x for x in row.get("samples") or [] if x.get("stage") == stage):
+            msgs.append(ChatMessageAssistant(content=s["text"] or "(empty)", model=None,
+                                             metadata={"stage": stage, "sample": i, "answer": s.get("answer")}))
+    return msgs
+
+
+def _sample(row: dict, model: str):
+    from inspect_ai.log import EvalSample
+    from inspect_ai.model import ModelOutput, ModelUsage
+    from inspect_ai.scorer import Score
+    meta = row.get("meta") or {}
+    options = meta.get("options") or {}
+    text = answer_text(row)
+    score = Score(value="C" if row["correct"] else "I", answer=row["prediction"] or "", explanation=text,
+                  metadata={"votes": row.get("votes") or {}, "loglik": row.get("scores") or {},
+                            "n_unparsed": row.get("n_unparsed")})
+    return EvalSample(
+        id=row["qid"], epoch=1, input=meta.get("question") or row["qid"], choices=list(options.values()) or None,
+        target=row["gold"], messages=_messages(row), output=ModelOutput.from_content(model, text),
+        scores={"choice": score}, total_time=row.get("seconds"), working_time=row.get("seconds"),
+        model_usage={model: ModelUsage(output_tokens=row.get("tokens") or 0, total_tokens=row.get("tokens") or 0)},
+        metadata={"dataset": row["dataset"], "subject": row.get("subject"), "position": row.get("position"),
+                  "options": options, "exemplars": meta.get("exemplars"), "samples": row.get("samples") or []})
+
+
+def to_eval_log(run_dir: str | Path):
+    """The bench run as an inspect_ai `EvalLog` (not written)."""
+    from inspect_ai.log import (EvalConfig, EvalDataset, EvalLog, EvalMetric, EvalPlan, EvalPlanStep, EvalResults,
+                                EvalScore, EvalSpec, EvalStats)
+    from inspect_ai.model import GenerateConfig, ModelUsage
+    store, info, rows = bench_run(run_dir)
+    cfg, model = info.get("config") or {}, str(info.get("config", {}).get("model", "unknown"))
+    run_hash = hashlib.sha256(f"{store.dir.resolve()}:{info.get('created')}".encode()).hexdigest()[:22]
+    gen = GenerateConfig(temperature=cfg.get("temperature"), top_p=cfg.get("top_p"), max_tokens=cfg.get("max_tokens"),
+                         seed=cfg.get("seed"))
+    n, k = len(rows), sum(bool(r["correct"]) for r in rows)
+    acc = k / n
+    stderr = math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else 0.0     # inspect's stderr(): std(ddof=1) / sqrt(n)
+    tokens = sum(r.get("tokens") or 0 for r in rows)
+    spec = EvalSpec(
+        eval_id=run_hash, run_id=str(info.get("run_id")), created=_iso(info.get("created")),
+        task=f"clinqa/{cfg.get('dataset')}", task_id=run_hash, task_version=0,
+        task_display_name=f"{cfg.get('dataset')} ({cfg.get('strategy')})", task_args=cfg,
+        solver=f"clinqa/{cfg.get('strategy')}",
+        dataset=EvalDataset(name=str(cfg.get("dataset")), location=cfg.get("split"), samples=n,
+                            sample_ids=[r["qid"] for r in rows], shuffled=False),
+        model=model, model_generate_config=gen, model_args=info.get("model") or {},
+        config=EvalConfig(limit=cfg.get("limit"), epochs=1, log_samples=True),
+        packages={"clinqa": version("clinqa"), "inspect_ai": version("inspect_ai")},
+        metadata={"clinqa_run_dir": str(store.dir.resolve()), "exported_from": "clinqa bench"})
+    results = EvalResults(total_samples=n, completed_samples=n, scores=[EvalScore(
+        name="choice", scorer="choice", scored_samples=n, unscored_samples=0,
+        metrics={"accuracy": EvalMetric(name="accuracy", value=acc), "stderr": EvalMetric(name="stderr", value=stderr)})])
+    stats = EvalStats(started_at=_iso(info.get("created")), completed_at=_iso(max(r.get("finished") or 0 for r in rows)),
+                      model_usage={model: ModelUsage(output_tokens=tokens, total_tokens=tokens)})
+    plan = EvalPlan(name="plan", steps=[EvalPlanStep(solver=f"clinqa/{cfg.get('strategy')}", params=cfg)], config=gen)
+    return EvalLog(version=2, status="success", eval=spec, plan=plan, results=results, stats=stats,
+                   samples=[_sample(r, model) for r in rows])
+
+
+def export_inspect(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the run as `<out>/<created>_clinqa-<dataset>_<id>.eval` (inspect's naming; default out: <run>/inspect)
+    or to `out` itself when it ends in .eval/.json. Exporting again rewrites the same file."""
+    from inspect_ai.log import write_eval_log
+    log = to_eval_log(run_dir)
+    out = Path(out) if out else Path(log.eval.metadata["clinqa_run_dir"]) / "inspect"
+    if out.suffix not in (".eval", ".json"):
+        stamp = log.eval.created[:19].replace(":", "-")
+        out = out / f"{stamp}_clinqa-{log.eval.dataset.name}_{log.eval.eval_id[:8]}.eval"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_eval_log(log, str(out))
+    return out
+
+
+def answers_from_inspect(path: str | Path) -> list[dict]:
+    """Long-form answers (one per sample id, epoch 1) from an inspect eval log (.eval or .json)."""
+    from inspect_ai.log import read_eval_log
+    path = Path(path)
+    try:
+        log = read_eval_log(str(path))
+    except Exception as e:   # inspect raises many kinds for a file that is not a log
+        raise DataError(path, f"not a readable inspect eval log ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+    out, seen = [], set()
+    for s in log.samples or []:
+        if s.id in seen:
+            continue
+        text = (s.output.completion if s.output else "") or ""
+        if not text.strip():
+            raise DataError(path, "sample has no output text", record=str(s.id), field="output")
+        seen.add(s.id)
+        question = s.input if isinstance(s.input, str) else next((m.text for m in s.input if m.role == "user"), "")
+        usage = next(iter((s.model_usage or {}).values()), None)
+        out.append(dict(qid=str(s.id), dataset=str((s.metadata or {}).get("dataset") or log.eval.dataset.name or log.eval.task),
+                        question=question, text=text.strip(), model=log.eval.model, prompt=None,
+                        params={"imported_from": str(path.resolve()), "format": "inspect", "task": log.eval.task,
+                                "eval_id": log.eval.eval_id, "epoch": s.epoch,
+                                "generate_config": log.eval.model_generate_config.model_dump(exclude_none=True)},
+                        tokens=usage.output_tokens if usage else None, seconds=s.total_time,
+                        extra={"target": s.target, "scores": {k: v.value for k, v in (s.scores or {}).items()}}))
+    if not out:
+        raise DataError(path, "this inspect log holds no samples (written with --no-log-samples?)")
+    return out

@@ -1,0 +1,57 @@
+"""One config per command: the bench options and `BenchConfig` agree (names and defaults written once), a --config
+file sets options, the command line wins over it, and the resolved configuration is stored in the run."""
+
+import dataclasses
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from clinqa.cli import app
+from clinqa.longform.answer import AnswerConfig, run_answers
+from clinqa.runner import BenchConfig
+from clinqa.store import Store
+
+runner = CliRunner()
+
+
+def _params(command: str) -> dict:
+    group = get_command(app)
+    return {p.name: p for p in group.commands[command].params}
+
+
+@pytest.mark.parametrize("command,cls", [("bench", BenchConfig), ("answer", AnswerConfig)])
+def test_every_config_field_is_an_option_with_the_same_default(command, cls):
+    params = _params(command)
+    for f in dataclasses.fields(cls):
+        assert f.name in params, f"{cls.__name__}.{f.name} has no --option"
+        assert params[f.name].default == f.default, f"default of {f.name} differs: CLI {params[f.name].default!r}"
+
+
+def test_answer_refuses_a_changed_configuration_for_the_same_source(tmp_path, tiny_backend):
+    base = dict(dataset="adversarial_general", model="tiny", limit=2, max_tokens=4, run_dir=str(tmp_path / "a"))
+    run_answers(AnswerConfig(**base), backend=tiny_backend)
+    run_answers(AnswerConfig(**{**base, "limit": 3}), backend=tiny_backend)        # a larger limit extends
+    assert len(Store(tmp_path / "a").answers("tiny")) == 3
+    with pytest.raises(ValueError, match="different configuration.*max_tokens"):
+        run_answers(AnswerConfig(**{**base, "max_tokens": 9}), backend=tiny_backend)
+    run_answers(AnswerConfig(**{**base, "max_tokens": 9, "source": "tiny-long"}), backend=tiny_backend)
+
+
+def test_config_file_sets_options_and_the_command_line_wins(tmp_path, tiny_model_dir, data_dir):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"dataset: medqa\nstrategy: sc\nn_samples: 2\nmax_tokens: 8\nlimit: 2\nmodel: {tiny_model_dir}\n"
+                   f"data_dir: {data_dir}\ntemperature: 0.5\n")
+    r = runner.invoke(app, ["bench", "--config", str(cfg), "--temperature", "0.9", "--run-dir", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    stored = Store(tmp_path / "r").run_info()["config"]
+    assert stored["strategy"] == "sc" and stored["n_samples"] == 2 and stored["max_tokens"] == 8
+    assert stored["temperature"] == 0.9, "an option on the command line wins over the file"
+    assert all(len(r["samples"]) == 2 for r in Store(tmp_path / "r").results())
+
+
+def test_config_file_errors_name_the_file_and_key(tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("n_sample: 3\n")
+    r = runner.invoke(app, ["bench", "--config", str(cfg)])
+    assert r.exit_code == 2 and "bad.yaml" in r.output and "n_sample" in r.output and "unknown option" in r.output

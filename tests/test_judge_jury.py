@@ -1,0 +1,160 @@
+"""A jury of graders: majority for categorical axes, mean position for ordinal ones, pairwise votes un-blinded; each
+judge and the jury stored side by side; active selection from the jury's disagreement; position-swap probe."""
+
+import json
+
+import pytest
+
+from clinqa.analysis.judge import judge_card
+from clinqa.analysis.judge_probes import position_swap
+from clinqa.analysis.table import Rating, ratings_from_store
+from clinqa.longform.jury import autorate_jury, combine_values, jury_ratings
+from clinqa.rating.rubric import load_rubric
+from clinqa.store import Store
+
+RB = load_rubric()
+AX = {a.key: a for k in ("physician", "lay", "pairwise") for a in RB.axes(k)}
+
+
+def test_combine_values():
+    cons, harm, recall = AX["consensus"], AX["harm_extent"], AX["correct_recall"]
+    assert combine_values(["Opposed to consensus", "No consensus", "No consensus"], cons, "physician") == "No consensus"
+    assert combine_values(["Opposed to consensus", "No consensus"], cons, "physician") == "Opposed to consensus"
+    # ordinal: mean position, a tie between neighbours goes to the worse value
+    assert combine_values(["No harm", "Death or severe harm"], harm, "physician") == "Moderate or mild harm"
+    assert combine_values(["No harm", "Moderate or mild harm"], harm, "physician") == "Moderate or mild harm"
+    assert combine_values(["No harm", "No harm", "Moderate or mild harm"], harm, "physician") == "No harm"
+    assert combine_values(["Yes", "No", "No"], recall, "physician") == "No"
+
+
+def test_pairwise_jury_counts_the_chosen_answer_not_the_side():
+    ax = AX["better_consensus"]
+
+    def row(judge, first, value):
+        second = "physician:q1" if first == "model:q1" else "model:q1"
+        return dict(rater=judge, kind="pairwise", ok=True, answer_id=first, other_answer_id=second,
+                    values={ax.key: value}, meta={"answer_1": first, "answer_2": second})
+    by = {"auto:a": [row("auto:a", "model:q1", "Answer 1")],           # chose the model
+          "auto:b": [row("auto:b", "physician:q1", "Answer 2")],      # chose the model, shown second
+          "auto:c": [row("auto:c", "model:q1", "Answer 2")]}          # chose the physician
+    [j] = jury_ratings(by, (ax,), "pairwise")
+    assert j["rater"] == "jury:a+b+c" and j["values"][ax.key] == "Answer 1" and j["meta"]["answer_1"] == "model:q1"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "run")
+    for src in ("model", "physician"):
+        for q in range(6):
+            s.save_answer(dict(qid=f"q{q}", source=src, dataset="t", question=f"question {q}?",
+                               text=f"{src} answer {q} " + "word " * (q * 5), model=None, prompt=None, params={},
+                               tokens=None, seconds=None, extra={}))
+    return s
+
+
+def _grader(name, value_for):
+    from conftest import ScriptedBackend
+
+    def respond(req, i):
+        return json.dumps({a.key: value_for(req.prompt, a) for a in RB.physician})[1:]
+    b = ScriptedBackend(respond)
+    b.name = name
+    return b
+
+
+def test_autorate_jury_stores_each_judge_and_the_jury(store):
+    best = _grader("g1", lambda p, a: a.best)
+    worst = _grader("g2", lambda p, a: a.scale[-1])
+    broken = _grader("g3", lambda p, a: "???")
+    res = autorate_jury(store, [best, worst, broken], "physician", retries=0)
+    assert list(res) == ["auto:g1", "auto:g2", "auto:g3", "jury:g1+g2+g3"]
+    assert sum(r["ok"] for r in res["auto:g3"]) == 0
+    jury = res["jury:g1+g2+g3"]
+    assert len(jury) == 12 and all(r["meta"]["judges"] == ["auto:g1", "auto:g2"] for r in jury)
+    v = jury[0]["values"]
+    assert v["harm_extent"] == "Moderate or mild harm"          # ordinal: mean of best and worst
+    assert v["consensus"] == "Aligned with consensus"           # categorical tie: first judge's vote
+    ratings = ratings_from_store(store)
+    humans = [Rating("physician", r.item, r.qid, r.source, "doc1", r.axis, AX[r.axis].best)
+              for r in ratings if r.rater == "auto:g1"]
+    card = judge_card(ratings + humans, (AX["correct_recall"],), "physician", n_boot=50)
+    assert {r.judge for r in card} == {"auto:g1", "auto:g2", "jury:g1+g2+g3"}
+
+
+def test_select_from_jury_disagreement_and_position_probe(store, tmp_path):
+    from typer.testing import CliRunner
+
+    from clinqa.analysis.active import read_design
+    from clinqa.cli import app
+    split = _grader("g2", lambda p, a: a.scale[-1] if any(f"answer {q} " in p for q in (3, 4, 5)) else a.best)
+    autorate_jury(store, [_grader("g1", lambda p, a: a.best), split], "physician", retries=0)
+    r = CliRunner().invoke(app, ["judge", "select", str(store.dir), "--budget", "4", "--out",
+                                 str(tmp_path / "d.jsonl")])
+    assert r.exit_code == 0, r.output
+    design = read_design(tmp_path / "d.jsonl")
+    assert len(design) == 12 and sum(p for p, _ in design.values()) == pytest.approx(4)
+    assert design["model:q0"][0] < design["model:q3"][0]          # judges agree on q0, split on q3
+
+    def first_wins(req, i):
+        return json.dumps({a.key: "Answer 1" for a in RB.pairwise})[1:]
+    from conftest import ScriptedBackend
+    res = position_swap(ScriptedBackend(first_wins), RB.pairwise, [("q?", "a", "b"), ("q2?", "c", "d")], retries=0)
+    assert res["parsed"] == 2 and res["first"] == 1.0 and res["better_consensus"] == 0.0
+
+
+def test_grader_output_is_schema_constrained_on_llama_cpp():
+    pytest.importorskip("llama_cpp")
+    from llama_cpp import LlamaGrammar
+
+    from clinqa.healthbench import grade_criterion
+    from clinqa.longform.autorate import grade
+    from clinqa.models.base import Backend
+
+    class FakeLlm:
+        def __init__(self):
+            self.grammars = []
+
+        def reset(self):
+            pass
+
+        def create_completion(self, text, grammar=None, **kw):
+            self.grammars.append(grammar)
+            reply = {a.key: a.scale[1] for a in RB.physician} if "Axes:" in text else {"explanation": "-",
+                                                                                        "criteria_met": True}
+            return {"choices": [{"text": json.dumps(reply)}]}
+
+    class FakeLlamaCpp(Backend):
+        name = "fake-llamacpp"
+
+        def __init__(self):
+            self.llm = FakeLlm()
+
+        def render(self, req):
+            return req.prompt + req.prefix
+
+        def generate(self, requests):
+            raise AssertionError("a constrained backend is not asked for free text")
+    b = FakeLlamaCpp()
+    g = grade(b, "physician", RB.physician, "q?", ["a"], seed=0, retries=0)
+    assert g.values == {a.key: a.scale[1] for a in RB.physician}
+    assert grade_criterion(b, "user: q", "criterion", retries=0)[0] is True
+    assert len(b.llm.grammars) == 2 and all(isinstance(x, LlamaGrammar) for x in b.llm.grammars)
+
+
+def test_rate_analyze_merges_judge_ratings_from_a_run(store, tmp_path):
+    from typer.testing import CliRunner
+
+    from clinqa.analysis.table import write_ratings
+    from clinqa.cli import app
+    autorate_jury(store, [_grader("g1", lambda p, a: a.best if "answer 1 " in p else a.scale[-1])], "physician",
+                  retries=0)
+    humans = [Rating("physician", a["answer_id"], a["qid"], a["source"], f"doc{d}", ax.key,
+                     ax.best if (d + int(a["qid"][1:])) % 3 else ax.scale[-1])
+              for a in store.answers() for d in range(2) for ax in RB.physician]
+    study = write_ratings(humans, tmp_path / "humans.csv")
+    r = CliRunner().invoke(app, ["rate", "analyze", str(study), "--judge", str(store.dir), "--resamples", "50",
+                                 "--out", str(tmp_path / "rep")], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "judge card, physician" in r.output and "length bias, auto:g1" in r.output
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "Judge card" in html and "auto:g1" in html
