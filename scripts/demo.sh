@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-clinqa datasets list
-clinqa bench --dataset medqa --strategy fewshot --limit 20 --run-dir runs/demo-medqa-fewshot
+clinqa tasks list
+clinqa bench --task medqa --strategy fewshot --limit 20 --run-dir runs/demo-medqa-fewshot
 clinqa report runs/demo-medqa-fewshot

@@ -64,9 +64,10 @@ def metrics_table(stores: list[Store]) -> Table:
             t.add_row(label(s), g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
                       f"{100 * g.unparsed_samples:.1f}%", str(g.tokens), f"{g.seconds / max(g.n, 1):.1f}")
         config = s.run_info().get("config", {})
-        captions.append(f"{label(s)} [{config.get('protocol', 'medpalm2')} prompts]: {order_note(config)}; "
+        captions.append(f"{label(s)} ({config.get('protocol', 'medpalm2')} prompts): {order_note(config)}; "
                         f"{letters_line(rows)}")
     t.caption = "\n".join(captions)
+    t.caption_justify = "left"
     return t
 
 

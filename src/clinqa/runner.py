@@ -64,6 +64,7 @@ class BenchConfig:
         drop += [] if self.strategy == "er" else ["er_with_answers"]
         for k in drop:
             d.pop(k)
+        d["model"] = re.sub(r"[?&]threads=\d+", "", d["model"])     # CPU threads do not change results
         return d
 
     def validate(self) -> None:

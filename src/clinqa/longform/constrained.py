@@ -8,7 +8,6 @@ and OpenAI-compatible `response_format` do the same).
 
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 from clinqa.models.base import Backend, GenRequest
@@ -26,7 +25,7 @@ CRITERIA_SCHEMA = {"type": "object", "properties": {"explanation": {"type": "str
 
 
 def supports_schema(backend: Backend) -> bool:
-    if getattr(backend, "llm", None) is None or not hasattr(backend, "render"):
+    if not hasattr(backend, "generate_json"):
         return False
     try:
         import llama_cpp  # noqa: F401
@@ -40,11 +39,5 @@ def generate_json(backend: Backend, req: GenRequest, schema: dict) -> str:
     object itself). Raises RuntimeError if the backend cannot constrain."""
     if not supports_schema(backend):
         raise RuntimeError(f"backend {backend.name!r} has no constrained decoding here")
-    from llama_cpp import LlamaGrammar
-    grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-    llm = backend.llm
-    llm.reset()
     plain = GenRequest(req.prompt, "", 1, req.temperature, req.top_p, req.max_tokens, req.stop, req.seed)
-    r = llm.create_completion(backend.render(plain), max_tokens=req.max_tokens, temperature=req.temperature,
-                              top_p=req.top_p, top_k=0 if req.temperature > 0 else 1, seed=req.seed, grammar=grammar)
-    return r["choices"][0]["text"]
+    return backend.generate_json(plain, schema)       # under the backend's lock: safe beside concurrent requests
