@@ -100,3 +100,16 @@ def test_healthbench_commands(monkeypatch, scripted, tmp_path):
     assert r.exit_code == 0 and "8/8 criteria parsed" in r.output
     r = runner.invoke(app, ["judge", "healthbench", str(tmp_path / "none.jsonl"), "--grader", "x"])
     assert r.exit_code == 2 and "none.jsonl: no such file" in r.output
+
+
+def test_bench_runs_healthbench_as_a_task(tiny_model_dir):
+    """`clinqa bench --task healthbench`: the model answers each conversation and the grader grades every criterion."""
+    from typer.testing import CliRunner
+
+    from clinqa.cli import app
+    from clinqa.healthbench import SAMPLE, load_examples
+    first = load_examples(SAMPLE)[0]
+    r = CliRunner().invoke(app, ["bench", "--task", "healthbench", "--model", str(tiny_model_dir), "--limit", "1"])
+    assert r.exit_code == 0, r.output
+    assert "HealthBench (1 examples)" in r.output
+    assert f"/{len(first.rubrics)} criteria" in r.output      # every criterion of the one example was graded

@@ -132,6 +132,10 @@ def test_grader_output_is_schema_constrained_on_llama_cpp():
         def render(self, req):
             return req.prompt + req.prefix
 
+        def generate_json(self, req, schema):     # as LlamaCppBackend.generate_json: the grammar from the schema
+            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+            return self.llm.create_completion(self.render(req), grammar=grammar)["choices"][0]["text"]
+
         def generate(self, requests):
             raise AssertionError("a constrained backend is not asked for free text")
     b = FakeLlamaCpp()
@@ -158,3 +162,48 @@ def test_rate_analyze_merges_judge_ratings_from_a_run(store, tmp_path):
     assert "judge card, physician" in r.output and "length bias, auto:g1" in r.output
     html = (tmp_path / "rep" / "report.html").read_text()
     assert "Judge card" in html and "auto:g1" in html
+
+
+def test_autorate_command_runs_a_jury_with_several_graders(tmp_path, tiny_model_dir, tiny_backend):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from clinqa.cli import app
+    from clinqa.longform.answer import AnswerConfig, run_answers
+    from clinqa.store import Store
+    run_answers(AnswerConfig(dataset="adversarial_general", model="tiny", limit=2, max_tokens=4,
+                             run_dir=str(tmp_path / "a")), backend=tiny_backend)
+    second = tmp_path / "tiny-2"
+    shutil.copytree(tiny_model_dir, second)
+    r = CliRunner().invoke(app, ["autorate", str(tmp_path / "a"), "--grader", str(tiny_model_dir), "--grader",
+                                 str(second), "--retries", "0"])
+    assert r.exit_code == 0, r.output
+    raters = {x["rater"] for x in Store(tmp_path / "a").ratings()}
+    assert {f"auto:{tiny_model_dir}", f"auto:{second}"} <= raters          # each judge graded every answer
+    assert all(sum(x["rater"] == name for x in Store(tmp_path / "a").ratings()) == 2 for name in raters
+               if name.startswith("auto:"))
+    flat = " ".join(r.output.split())
+    assert "ratings by jury:" in flat and flat.count("ratings parsed") == 2
+
+
+def test_create_study_sends_only_the_designs_selected_answers_to_raters(tmp_path, tiny_backend):
+    from typer.testing import CliRunner
+
+    from clinqa.analysis.active import write_design
+    from clinqa.cli import app
+    from clinqa.longform.answer import AnswerConfig, run_answers
+    store = run_answers(AnswerConfig(dataset="adversarial_general", model="tiny", limit=5, max_tokens=3,
+                                     run_dir=str(tmp_path / "a")), backend=tiny_backend)
+    ids = [a["answer_id"] for a in store.answers()]
+    write_design([{"answer_id": a, "probability": 0.4, "selected": a in ids[:2]} for a in ids], tmp_path / "d.jsonl")
+    db = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    runner = CliRunner()
+    for user in ("ann", "bob"):
+        assert runner.invoke(app, ["rate", "add-user", user, "--password", "a long password", "--db", db]).exit_code == 0
+    r = runner.invoke(app, ["rate", "create-study", "s", "--answers", str(tmp_path / "a"), "--sources", "tiny",
+                            "--physician", "1", "--design", str(tmp_path / "d.jsonl"), "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "2 selected answers go to human raters" in r.output
+    assigned = sum(int(line.split(": ")[1].split()[0]) for line in r.output.splitlines() if "items" in line)
+    assert assigned == 2, r.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -84,6 +85,8 @@ def bench(ctx: typer.Context,
           confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
           concurrency: int = typer.Option(1, help="questions in flight at once (useful with servers: openai:, vllm)"),
           exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
+          grader: Optional[str] = typer.Option(None, help="rubric tasks (healthbench): the grading model (default: "
+                                               "--model)"),
           data_dir: Optional[str] = typer.Option(None), run_dir: Optional[str] = typer.Option(None),
           config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options (by their config names, "
                                                 "e.g. n_samples); options given on the command line win"),
@@ -100,6 +103,10 @@ def bench(ctx: typer.Context,
         cfg = build_config(BenchConfig, ctx, config)
         cfg.validate()
         parse_report_to(report_to)
+        from clinqa.tasks import get_task
+        if get_task(cfg.dataset).kind == "rubric":
+            from clinqa.analysis.judge_cli_more import run_rubric_task
+            return run_rubric_task(cfg)
     except (ValueError, DataError) as e:
         _fail(str(e))
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -248,13 +255,15 @@ def consistency(run_dir: Path, threshold: float = typer.Option(0.6, help="simila
 
 
 @app.command()
-def autorate(run_dir: Path, grader: str = typer.Option("smollm2-135m-instruct", help="model name of the grader"),
+def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-instruct"], help="grader model; repeat "
+                                                               "for a jury (majority / mean of the graders)"),
              kind: str = typer.Option("physician", help="physician, lay or pairwise"),
              sources: Optional[str] = typer.Option(None, help="comma list; pairwise needs exactly two"),
              rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
              retries: int = typer.Option(3, help="extra attempts after malformed output"),
              human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to compare with")):
-    """Rate stored answers with an LLM grader using the human study's rubric; optionally measure agreement."""
+    """Rate stored answers with an LLM grader (or a jury of several) using the human study's rubric; optionally
+    measure agreement."""
     from clinqa.analysis.table import read_ratings
     from clinqa.longform.agreement import agreement
     from clinqa.longform.autorate import autorate as run_autorate
@@ -267,19 +276,29 @@ def autorate(run_dir: Path, grader: str = typer.Option("smollm2-135m-instruct", 
         rb.axes(kind)
     except (FileNotFoundError, ValueError) as e:
         _fail(str(e))
-    with console.status(f"loading grader {grader} ..."):
-        backend = load_model(grader)
+    with console.status(f"loading grader(s) {', '.join(grader)} ..."):
+        backends = [load_model(g) for g in grader]
     with Progress(TextColumn("[bold]autorate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err) as bar:
         task = bar.add_task("rate", total=None)
+        srcs = sources.split(",") if sources else None
         try:
-            rows = run_autorate(store, backend, kind, sources.split(",") if sources else None, rb, retries,
-                                progress=lambda d, t: bar.update(task, completed=d, total=t))
+            if len(backends) == 1:
+                rows = run_autorate(store, backends[0], kind, srcs, rb, retries,
+                                    progress=lambda d, t: bar.update(task, completed=d, total=t))
+                rater = f"auto:{backends[0].name}"
+            else:
+                from clinqa.longform.jury import autorate_jury
+                by_rater = autorate_jury(store, backends, kind, srcs, rb, retries,
+                                         progress=lambda name, d, t: bar.update(task, completed=d, total=t))
+                for name, its in list(by_rater.items())[:-1]:
+                    err.print(f"{name}: {sum(r['ok'] for r in its)} of {len(its)} {kind} ratings parsed")
+                rater, rows = list(by_rater.items())[-1]
         except ValueError as e:
             bar.stop()
             _fail(str(e))
     ok = [r for r in rows if r["ok"]]
-    console.print(f"{len(rows)} {kind} ratings by auto:{backend.name}: {len(ok)} parsed, {len(rows) - len(ok)} failed "
+    console.print(f"{len(rows)} {kind} ratings by {rater}: {len(ok)} parsed, {len(rows) - len(ok)} failed "
                   "after retries (raw grader text stored)")
     axes = rb.axes(kind)
     t = Table(title=f"share of parsed ratings in the best bin ({kind})")
@@ -323,6 +342,7 @@ def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or 
                      batch_size, grad_accum, max_length, packing, save_steps, logging_steps, seed, data_dir,
                      report_to=report_to)
     try:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")   # the mixture and resume lines
         out = train(cfg)
     except KeyboardInterrupt:
         _fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)

@@ -55,11 +55,12 @@ class BenchConfig:
     run_dir: str | None = None
     concurrency: int = 1               # questions in flight at once (for servers); results do not depend on it
     exclude_trained: str | None = None # a tuned model dir (or its training_ids.json): skip the questions it trained on
+    grader: str | None = None          # rubric tasks (HealthBench): the grading model (default: --model)
 
     def identity(self) -> dict:
         """The fields that define a run's results (not where it is stored or read from)."""
         d = asdict(self)
-        drop = ["run_dir", "data_dir", "concurrency", "limit"]
+        drop = ["run_dir", "data_dir", "concurrency", "limit"] + ([] if self.grader else ["grader"])
         drop += [] if self.adaptive else ["adaptive", "adaptive_batch", "stop_rule", "confidence"]
         drop += [] if self.strategy == "er" else ["er_with_answers"]
         for k in drop:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from clinqa.data.errors import DataError
+from clinqa.data.loaders.common import read_jsonl
 
 
 def uncertainty(p) -> np.ndarray:
@@ -71,13 +72,7 @@ def read_design(path: str | Path) -> dict[str, tuple[float, bool]]:
     if not path.exists():
         raise DataError(path, "no such file")
     out = {}
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(path, f"malformed JSON: {e.msg}", line=i) from None
+    for i, row in read_jsonl(path):
         for k in ("answer_id", "probability", "selected"):
             if k not in row:
                 raise DataError(path, "missing field", line=i, field=k)

@@ -122,16 +122,30 @@ def healthbench(data: str = typer.Argument("sample", help="HealthBench JSONL pat
     except (DataError, KeyError, OSError) as e:
         _fail(str(e))
     res = run_healthbench(exs, _load(grader), given, _load(responder) if responder else None, retries, seed)
-    t = Table(title=f"HealthBench ({len(exs)} examples): score [95% bootstrap]")
-    for c in ("metric", "examples", "score"):
-        t.add_column(c)
-    for name, (iv, n) in res.metrics.items():
-        t.add_row(name, str(n), iv.fmt(False))
-    console.print(t)
-    console.print(f"grader parse rate: {res.parsed}/{res.criteria} criteria ({100 * res.parse_rate:.1f}%)")
+    show_healthbench(res, len(exs))
     if out:
         out.write_text(json.dumps({"metrics": {k: [v[0].estimate, v[0].low, v[0].high, v[1]] for k, v in
                                                res.metrics.items()}, "examples": res.examples}, indent=1))
+
+
+def show_healthbench(res, n: int) -> None:
+    t = Table(title=f"HealthBench ({n} examples): score [95% bootstrap]")
+    for c in ("metric", "examples", "score"):
+        t.add_column(c)
+    for name, (iv, count) in res.metrics.items():
+        t.add_row(name, str(count), iv.fmt(False))
+    console.print(t)
+    console.print(f"grader parse rate: {res.parsed}/{res.criteria} criteria ({100 * res.parse_rate:.1f}%)")
+
+
+def run_rubric_task(cfg) -> None:
+    """`clinqa bench --task healthbench`: the model answers each conversation, the grader grades every criterion."""
+    from clinqa.healthbench import run_healthbench
+    from clinqa.tasks import get_task
+    examples = get_task(cfg.dataset).load(cfg.split, cfg.data_dir)[:cfg.limit]
+    responder = _load(cfg.model)
+    grader = responder if not cfg.grader or cfg.grader == cfg.model else _load(cfg.grader)
+    show_healthbench(run_healthbench(examples, grader, None, responder, seed=cfg.seed), len(examples))
 
 
 @judge_app.command("healthbench-meta")

@@ -72,6 +72,6 @@ def autorate_jury(store, backends: Sequence, kind: str = "physician", sources: S
     rows = jury_ratings(by_judge, rubric.axes(kind), kind)
     for r in rows:
         store.save_rating(r)
-    if rows:
-        by_judge[rows[0]["rater"]] = [r for r in store.ratings(rows[0]["rater"]) if r["kind"] == kind]
+    jury = "jury:" + "+".join(b.name for b in backends)
+    by_judge[jury] = [r for r in store.ratings(jury) if r["kind"] == kind]    # empty when no judge could rate
     return by_judge

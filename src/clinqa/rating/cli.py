@@ -70,8 +70,11 @@ def create_study_cmd(name: str, answers: Path = typer.Option(..., help="run dire
                                                          "question, text, kind, phase, expected, feedback)"),
                      gold_rate: float = typer.Option(0.0, help="gold items per real item in each rater's queue"),
                      qualification_threshold: float = typer.Option(0.8, help="share of expected answers to pass"),
+                     design: Optional[Path] = typer.Option(None, help="design.jsonl from `clinqa judge select`: only "
+                                                           "the answers it selected go to human raters"),
                      seed: int = typer.Option(0), db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
-    """Create a study from stored answers and assign it."""
+    """Create a study from stored answers and assign it (with --design, only the answers chosen for physicians; the
+    same file then gives `rate analyze --design` the selection probabilities for unbiased PPI estimates)."""
     from clinqa.rating.db import make_engine
     from clinqa.rating.routes_admin import read_answers, read_gold
     from clinqa.rating.study import StudyConfig, create_study, progress_by_rater
@@ -79,7 +82,13 @@ def create_study_cmd(name: str, answers: Path = typer.Option(..., help="run dire
     try:
         cfg = StudyConfig(name, sources.split(","), physician, lay, pairwise, overlap, seed, gold_rate=gold_rate,
                           qualification_threshold=qualification_threshold)
-        sid = create_study(engine, cfg, read_answers(str(answers)), gold=read_gold(str(gold or "")))
+        rows = read_answers(str(answers))
+        if design is not None:
+            from clinqa.analysis.active import read_design
+            chosen = {aid for aid, (_, selected) in read_design(design).items() if selected}
+            rows = [r for r in rows if r["answer_id"] in chosen]
+            console.print(f"design {design.name}: {len(rows)} selected answers go to human raters")
+        sid = create_study(engine, cfg, rows, gold=read_gold(str(gold or "")))
     except (ValueError, FileNotFoundError) as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from clinqa.tune.format import to_example
 from clinqa.tune.mixture import Recipe, build_mixture, save_mixture
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -112,11 +115,11 @@ def train(cfg: TuneConfig, callbacks=()) -> Path:
     mix = build_mixture(recipe, cfg.data_dir)
     save_mixture(mix, recipe, out)
     (out / "tune_config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    print("mixture (dataset: target weight -> realised share):")
+    log.info("mixture (dataset: target weight -> realised share):")
     for d, w in mix.weights.items():
-        print(f"  {d:14s} {w:6.3f} -> {mix.proportions[d]:6.3f}")
+        log.info(f"  {d:14s} {w:6.3f} -> {mix.proportions[d]:6.3f}")
     for d, why in mix.skipped.items():
-        print(f"  {d:14s} skipped: {why}")
+        log.info(f"  {d:14s} skipped: {why}")
 
     model, tok = load_base(cfg.model)
     data = Dataset.from_list([to_example(r) for r in mix.examples])
@@ -136,7 +139,7 @@ def train(cfg: TuneConfig, callbacks=()) -> Path:
                          callbacks=list(callbacks))
     resume = last_checkpoint(out / "checkpoints")
     if resume:
-        print(f"resuming from {resume}")
+        log.info(f"resuming from {resume}")
     trainer.train(resume_from_checkpoint=resume)
     save_loss_curve(trainer.state.log_history, out)
     merged = trainer.model.merge_and_unload() if cfg.lora else trainer.model
