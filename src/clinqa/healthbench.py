@@ -53,6 +53,11 @@ class Example:
     example_tags: list[str]
     ideal_completion: str | None = None
 
+    @property
+    def id(self) -> str:
+        """The record id every task's records carry (HealthBench's prompt_id)."""
+        return self.prompt_id
+
 
 def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     """(line number, object) for each line of a local file or a URL; DataError on malformed JSON."""
