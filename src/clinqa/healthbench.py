@@ -61,23 +61,15 @@ class Example:
 
 def read_jsonl(path: str | Path) -> list[tuple[int, dict]]:
     """(line number, object) for each line of a local file or a URL; DataError on malformed JSON."""
-    text = None
+    from clinqa.data.loaders.common import parse_jsonl
     if str(path).startswith(("http://", "https://")):
         import urllib.request
         with urllib.request.urlopen(str(path), timeout=60) as r:      # noqa: S310 (a fixed public data URL)
-            text = r.read().decode("utf-8")
-    else:
-        if not Path(path).exists():
-            raise DataError(path, "no such file")
-        text = Path(path).read_text(encoding="utf-8")
-    rows = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append((i, json.loads(line)))
-            except json.JSONDecodeError as e:
-                raise DataError(path, f"malformed JSON: {e.msg}", line=i) from None
-    return rows
+            return list(parse_jsonl(r.read().splitlines(keepends=True), path))
+    if not Path(path).exists():
+        raise DataError(path, "no such file")
+    with open(path, "rb") as fh:
+        return list(parse_jsonl(fh, path))
 
 
 def _need(row: dict, key: str, kind, path, line):

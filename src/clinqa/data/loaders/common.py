@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from clinqa.data.errors import DataError
 
@@ -19,17 +19,22 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for each non-blank line; malformed JSON names the line."""
     require_file(path)
     with open(path, "rb") as fh:
-        for lineno, data in enumerate(fh, start=1):
-            raw = decode_line(data, path, lineno)
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise DataError(path, f"malformed JSON ({e.msg} at column {e.colno})", line=lineno) from None
-            if not isinstance(obj, dict):
-                raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
-            yield lineno, obj
+        yield from parse_jsonl(fh, path)
+
+
+def parse_jsonl(lines: Iterable[bytes], path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of JSON Lines read from `path` (a file or a URL)."""
+    for lineno, data in enumerate(lines, start=1):
+        raw = decode_line(data, path, lineno)
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise DataError(path, f"malformed JSON ({e.msg} at column {e.colno})", line=lineno) from None
+        if not isinstance(obj, dict):
+            raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", line=lineno)
+        yield lineno, obj
 
 
 def decode_line(data: bytes, path: Path, line: int) -> str:
