@@ -4,7 +4,10 @@
 Prints accuracy overall, by source and by style, and every item read wrongly (what was read vs the label). A label of
 null means a careful human could read no answer: the extractor must then say "no answer" too.
 
-    python benchmarks/extraction.py [--corpus FILE] [--protocol medpalm2|simple-evals]
+    python benchmarks/extraction.py [--corpus FILE] [--protocol medpalm2|simple-evals] [--judge MODEL]
+
+`--judge MODEL` (off by default) also reports, separately, the accuracy when the outputs the rules leave unread go to
+an LLM judge (clinqa.extract_judge), e.g. `--judge llamacpp:qwen2.5-coder-1.5b-instruct`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=CORPUS)
     ap.add_argument("--protocol", default="medpalm2")
+    ap.add_argument("--judge", default=None, help="a model that reads what the rules leave unread (off by default)")
     args = ap.parse_args()
     items = read_corpus(args.corpus)
     acc, wrong = score(items, args.protocol)
@@ -50,6 +54,20 @@ def main() -> None:
         print("\nread wrongly:")
         for it in wrong:
             print(f"  {it['id']} [{it['style']}] label {it['label']} read {it['read']}: {it['text'][:160]!r}")
+    if args.judge:
+        judged(items, args.judge)
+
+
+def judged(items: list[dict], model: str) -> None:
+    """The rules plus an LLM judge for what they leave unread, reported apart from the rules' own accuracy."""
+    from clinqa.extract_judge import extract_with_judge
+    from clinqa.models import load_model
+    reads = extract_with_judge([(it["text"], it["options"]) for it in items], load_model(model))
+    right = sum(letter == it["label"] for (letter, _), it in zip(reads, items))
+    by_judge = [(letter, it) for (letter, how), it in zip(reads, items) if how == "judge"]
+    wrong = [it["id"] for letter, it in by_judge if letter != it["label"]]
+    print(f"\nwith LLM judge fallback ({model}): {100 * right / len(items):.1f}% ({right}/{len(items)}); "
+          f"the judge read {len(by_judge)} outputs the rules left unread, {len(wrong)} of them wrongly: {wrong}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class Naive(Backend):
     def __init__(self, inner: Backend):
         self.inner, self.name = inner, f"naive({inner.name})"
 
-    def generate(self, requests):
+    def _generate(self, requests):
         out = []
         for r in requests:
             parts = [self.inner.generate([replace(r, n=1, seed=None if r.seed is None else r.seed + i)])[0]

@@ -3,7 +3,6 @@ that subprocess tests can load it by path, and a scripted backend for strategy t
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,30 +15,11 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 from clinqa.models.base import Backend, GenRequest, GenResult
 
 DATA = Path(os.environ.get("CLINQA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-EXEMPLARS = Path(__file__).resolve().parents[1] / "src" / "clinqa" / "resources" / "exemplars" / "medical_cot.jsonl"
 
 
 def build_tiny_model(folder: Path, seed: int = 0) -> Path:
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    corpus = [json.loads(line)["question"] + " " + json.loads(line)["explanation"] for line in EXEMPLARS.open()]
-    corpus += ["Question: Answer: (A) (B) (C) (D) (E) Explanation: Let's solve this step-by-step, the answer is"] * 5
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=600, special_tokens=["<eos>"],
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<eos>")
-    torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=fast.vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=4096,
-                      eos_token_id=fast.eos_token_id, pad_token_id=fast.eos_token_id, bos_token_id=None)
-    model = LlamaForCausalLM(cfg)
-    model.save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
+    from clinqa.models.random_model import build_random_model
+    return build_random_model(folder, "tiny", seed)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +30,7 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_backend(tiny_model_dir):
     from clinqa.models import load_model
-    return load_model(str(tiny_model_dir))
+    return load_model(str(tiny_model_dir), dtype="float32")     # float32 on GPUs too: tests compare exactly
 
 
 class ScriptedBackend(Backend):
@@ -61,7 +41,7 @@ class ScriptedBackend(Backend):
     def __init__(self, respond):
         self.respond, self.requests = respond, []
 
-    def generate(self, requests):
+    def _generate(self, requests):
         out = []
         for r in requests:
             self.requests.append(r)

@@ -46,7 +46,7 @@ def test_loglikelihood_matches_full_forward(tiny_backend):
         whole = tok(ctx + c, add_special_tokens=False).input_ids
         n_ctx = len(tok(ctx, add_special_tokens=False).input_ids)
         with torch.no_grad():
-            logp = torch.log_softmax(model(torch.tensor([whole[:-1]])).logits[0], -1)
+            logp = torch.log_softmax(model(torch.tensor([whole[:-1]], device=tiny_backend.device)).logits[0].float(), -1)
         ref = sum(float(logp[i - 1, whole[i]]) for i in range(n_ctx, len(whole)))
         assert abs(ref - g) < 1e-4
 

@@ -14,20 +14,6 @@ import numpy as np
 import pytest
 
 from clinqa.models.base import GenRequest
-from clinqa.models.chat import render_with_template
-
-TEMPLATE = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{{ eos_token }}{% endfor %}"
-            "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-
-
-def test_chat_rendering_matches_transformers(tiny_model_dir):
-    from transformers import AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
-    tok.chat_template = TEMPLATE
-    req = GenRequest("Which drug?", prefix="Explanation:")
-    ref = tok.apply_chat_template([{"role": "user", "content": "Which drug?"}], tokenize=False, add_generation_prompt=True)
-    assert render_with_template(TEMPLATE, req, "", tok.eos_token) == ref + "Explanation:"
-    assert render_with_template(None, req) == "Which drug?Explanation:"
 
 
 needs_llamacpp = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python not installed")
@@ -126,6 +112,22 @@ def test_llamacpp_loglikelihood_equals_a_full_forward(smollm_llamacpp, smollm_gg
 
 
 @needs_llamacpp
+def test_llamacpp_renders_chat_as_transformers_does(smollm_llamacpp):
+    """llama.cpp renders the GGUF's template with its own formatter; it must give the text transformers gives."""
+    from transformers import AutoTokenizer
+
+    from clinqa.models.resolve import converted_dir
+    tok = AutoTokenizer.from_pretrained(converted_dir("smollm2-135m-instruct"))
+    req = GenRequest("Which drug?", prefix="Explanation:")
+    ref = tok.apply_chat_template([{"role": "user", "content": "Which drug?"}], tokenize=False, add_generation_prompt=True)
+    assert smollm_llamacpp.chat and smollm_llamacpp.render(req) == ref + "Explanation:"
+    smollm_llamacpp.chat = False
+    try:
+        assert smollm_llamacpp.render(req) == "Which drug?Explanation:"
+    finally:
+        smollm_llamacpp.chat = True
+
+
 def test_llamacpp_generate_json_follows_the_schema(smollm_llamacpp):
     schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
               "required": ["verdict"], "additionalProperties": False}

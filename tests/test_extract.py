@@ -90,6 +90,46 @@ def test_pubmedqa_words(text, expected):
     assert extract_answer(text, YNM) == expected
 
 
+LPL = {"A": "Decreased glucose uptake by adipocytes", "B": "Decreased activity of hormone sensitive lipase",
+       "C": "Decreased proteolysis", "D": "Increased lipoprotein lipase activity"}
+FLANK = {"A": "Renal artery stenosis", "B": "Benign prostatic hyperplasia", "C": "Common iliac artery aneurysm",
+         "D": "Urethral stricture"}
+MECH = {"A": "Inhibition of proteasome", "B": "Hyperstabilization of microtubules", "C": "Generation of free radicals",
+        "D": "Cross-linking of DNA"}
+CONSENT = {"A": "Get consent from the patient's brother", "B": "Get consent from the patient",
+           "C": "Perform emergency laparotomy", "D": "Delay surgery until parental consent"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # the option's words by their stem, in another order, or with one left out, after a verdict
+    (CONSENT, "Delaying surgery until parental consent is the most appropriate next best step.", "D"),
+    (FLANK, "The pulsatile mass compressing the ureter suggests an aneurysm of the common iliac artery.", "C"),
+    (CONSENT, "The correct next best step is to have the patient undergo emergency laparotomy.", "C"),
+    (MECH, "Several drugs can, but the classic one is cisplatin, which works by cross-linking of DNA.", "D"),
+    # never beside its opposite, never hedged, never a part of a longer phrase, never two verdicts
+    (LPL, "So the most likely diagnosis would be decreased lipoprotein lipase activity.", None),
+    (FLANK, "The other possible cause is an aneurysm of the common iliac artery.", None),
+    (ABCD, "The correct answer is a more specific form of warfarin.", None),
+    (CONSENT, "Delaying surgery until parental consent is the most appropriate next best step.\n\n"
+              "Dedicated laparotomy is the most appropriate next best step.", None),
+    # letters paired with other options' texts: the text does not keep its options apart
+    (FLANK, "The findings suggest a urethral stricture. Option A: Benign prostatic hyperplasia is common.", None),
+])
+def test_option_text_asserted(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("A) heparin\n\nThe answer is A) heparin. Heparin is a protein.", None),     # letter and text disagree
+    ("The answer is (C) heparin.\n\nThe answer is (D) alteplase.\n\nThe answer is (C) aspirin.", None),
+    ("The correct answer is (C) alteplase. The correct answer is (C).", "C"),   # a later clean statement decides
+    ("Answer: (C)\n\nThe correct answer is heparin.", None),                    # letter and option text disagree
+    ("The correct answer is warfarin. Answer: (C)", "C"),
+])
+def test_statements_with_option_text(text, expected):
+    assert extract_answer(text, ABCD) == expected
+
+
 def test_long_whitespace_runs_are_read_not_backtracked():
     """Small models emit long runs of spaces and newlines; the patterns once backtracked on them for minutes."""
     text = "The answer is:" + " \n" * 3000 + "(B) heparin"
@@ -105,7 +145,29 @@ def test_hand_labelled_corpus_is_read_correctly():
     corpus = Path(__file__).parent / "fixtures" / "extraction_corpus.jsonl"
     items = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
     right = sum(extract_answer(it["text"], it["options"]) == it["label"] for it in items)
-    assert len(items) >= 250 and right / len(items) >= 0.94
+    assert len(items) >= 350 and right / len(items) >= 0.99
     wrong_letter = [it["id"] for it in items if (got := extract_answer(it["text"], it["options"])) is not None
                     and got != it["label"]]
     assert len(wrong_letter) / len(items) <= 0.03, wrong_letter     # guesses are rarer than "no answer"
+
+
+def test_llm_judge_fallback_reads_only_what_the_rules_leave_and_only_one_letter():
+    """The optional LLM-judge fallback (off by default): only unread outputs go to the judge, and a reply that is not
+    exactly one valid letter is no answer."""
+    from clinqa.extract_judge import extract_with_judge
+    from clinqa.models.base import GenResult
+
+    class Scripted:                       # a backend's `generate`, scripted
+        def __init__(self, replies):
+            self.replies, self.prompts = list(replies), []
+
+        def generate(self, requests):
+            self.prompts += [r.prompt for r in requests]
+            return [GenResult(texts=[self.replies.pop(0)], completion_tokens=[1], prompt_tokens=1) for _ in requests]
+
+    items = [("The answer is (C).", ABCD), ("Anticoagulation with a vitamin K antagonist.", ABCD),
+             ("I am not sure.", ABCD), ("It is hard to say.", ABCD)]
+    assert extract_with_judge(items) == [("C", "rules"), (None, "none"), (None, "none"), (None, "none")]
+    judge = Scripted([" C", "None", "B or C"])
+    assert extract_with_judge(items, judge) == [("C", "rules"), ("C", "judge"), (None, "none"), (None, "none")]
+    assert len(judge.prompts) == 3 and "(D) alteplase" in judge.prompts[0]

@@ -136,7 +136,7 @@ def test_grader_output_is_schema_constrained_on_llama_cpp():
             grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
             return self.llm.create_completion(self.render(req), grammar=grammar)["choices"][0]["text"]
 
-        def generate(self, requests):
+        def _generate(self, requests):
             raise AssertionError("a constrained backend is not asked for free text")
     b = FakeLlamaCpp()
     g = grade(b, "physician", RB.physician, "q?", ["a"], seed=0, retries=0)

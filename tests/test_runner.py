@@ -13,10 +13,10 @@ from clinqa.runner import BenchConfig, plan_questions, run_bench
 from clinqa.store import Store
 
 
-def bench_cmd(model_dir, run_dir, data_dir, limit=6):
+def bench_cmd(model_dir, run_dir, data_dir, limit=6, concurrency=1):
     return [sys.executable, "-m", "clinqa.cli", "bench", "--dataset", "medqa", "--strategy", "sc", "--model",
             str(model_dir), "--limit", str(limit), "--n-samples", "3", "--max-tokens", "24", "--run-dir", str(run_dir),
-            "--data-dir", str(data_dir)]
+            "--data-dir", str(data_dir), "--concurrency", str(concurrency)]
 
 
 def finished(run_dir) -> int:

@@ -159,7 +159,7 @@ def test_llamacpp_options_resolve(monkeypatch):
 def test_hf_backend_resolves_the_strong_model_through_the_gguf_loader(monkeypatch):
     calls = []
     monkeypatch.setattr(resolve, "embedded_gguf", lambda name: f"/models/{name}.gguf")
-    monkeypatch.setattr(resolve, "_load_gguf", lambda path, key: calls.append((path, key)) or (_Stop(),) * 2)
+    monkeypatch.setattr(resolve, "_load_gguf", lambda path, key, **kw: calls.append((path, key)) or (_Stop(),) * 2)
     import clinqa.models.hf as hf
     monkeypatch.setattr(hf, "HFBackend", lambda model, tok, **kw: ("hf", kw["name"]))
     assert resolve.load_model(STRONG_MODEL) == ("hf", STRONG_MODEL)

@@ -61,8 +61,19 @@ def test_bad_values_are_one_line_errors_before_the_model_loads(args, message, da
     assert len([line for line in r.output.splitlines() if line.strip()]) <= 2
 
 
-def test_loglik_on_a_backend_without_it_is_refused_before_loading():
-    r = runner.invoke(app, ["bench", "--strategy", "loglik", "--model", "openai:m@http://127.0.0.1:9/v1"])
+def test_loglik_on_a_backend_without_it_is_refused_before_loading(monkeypatch):
+    """Every built-in backend scores; a backend that declares it cannot is refused in one line, before loading."""
+    from clinqa.models import resolve
+    from clinqa.models.base import Backend
+
+    class NoScores(Backend):
+        def __init__(self):
+            raise AssertionError("the model must not load")
+
+        def _generate(self, requests):
+            return []
+    monkeypatch.setattr(resolve, "backend_class", lambda name: NoScores)
+    r = runner.invoke(app, ["bench", "--strategy", "loglik", "--model", "whatever"])
     assert r.exit_code == 2 and "cannot score log-likelihoods" in r.output and "Traceback" not in r.output
 
 

@@ -83,7 +83,11 @@ def bench(ctx: typer.Context,
           adaptive_batch: int = typer.Option(4, help="samples drawn per batch in adaptive mode"),
           stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
           confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
-          concurrency: int = typer.Option(1, help="questions in flight at once (useful with servers: openai:, vllm)"),
+          dtype: str = typer.Option("auto", help="hf backend weights: auto (float32 on CPU; on GPUs bfloat16 and "
+                                    "device_map=auto over all GPUs), bfloat16, float16, float32"),
+          concurrency: Optional[int] = typer.Option(None, help="questions in flight at once; their requests reach the "
+                                                    "model in batches (default: the backend's: hf 16 on GPUs, 1 on CPUs; vllm 64; "
+                                                    "llamacpp 1); results do not depend on it"),
           exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
           grader: Optional[str] = typer.Option(None, help="rubric tasks (healthbench): the grading model (default: "
                                                "--model)"),
@@ -192,6 +196,8 @@ def answer(ctx: typer.Context,
            chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template"),
            split: Optional[str] = typer.Option(None, help="default: the task's evaluation split"),
            data_dir: Optional[str] = typer.Option(None), run_dir: str = typer.Option("runs/answers"),
+           concurrency: Optional[int] = typer.Option(None, help="questions in flight at once, their requests batched "
+                                                     "(default: the backend's); results do not depend on it"),
            config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options; the command line wins")):
     """Generate long-form answers with the paper's prompt into a resumable store (with full provenance). The same
     source with different options is refused."""

@@ -6,22 +6,29 @@ Reading order, each step only when the previous found nothing:
    model wrote for a question it made up.
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
-   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D." When they
-   disagree, the last wins only if it is a final answer or a self-correction ("On reflection, the answer is D");
-   otherwise the text has no answer. A letter followed by another option's text ("(B) Clopidogrel" when B is not
-   clopidogrel) or by "or C" is not an answer.
+   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.", and an
+   option's own text after an answer lead ("The correct answer is Deamidated gliadin peptide"). When they disagree,
+   the last wins only if it is a final answer or a self-correction ("On reflection, the answer is D"); otherwise the
+   text has no answer. A letter followed by "or C" is not an answer; a letter followed by another option's text
+   ("(B) Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
+   statement the text has none (an earlier garbled one is superseded by a later clean one).
 3. A letter in bold alone ("**B**"), when only one letter is bolded.
 4. A leading letter, only when formatted as an option: bracketed ("(C)", "[C]"), a bare letter that is the whole
    answer ("B", "B."), or a letter followed by ")" "." ":" and that option's own text ("C. warfarin"). Never a word:
    "A 45-year-old man ..." is not option A and "C. difficile ..." is not option C.
-5. The option's text itself, when exactly one option's text appears ("The answer is warfarin"), and yes/no/maybe for
-   PubMedQA when stated as the answer or as the first word.
+5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
+   warfarin", "Delaying surgery ... is the most appropriate next step", "... suggests an aneurysm of the common iliac
+   artery"; words matched by stem, and after a verdict in any order with one word left out, never beside its
+   opposite; clauses that negate or hedge assert nothing; a text that pairs letters with other options' texts is
+   unreadable), and yes/no/maybe for PubMedQA when stated as the answer or as the first word.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Mapping
+
+from clinqa.extract_text import norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
@@ -63,6 +70,9 @@ CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait
                         r"rather|final)\W[^.\n]{0,40}$", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
                        r"(?:above|options|choices)\b", re.I)
+# "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
+ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
+                         r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
@@ -76,8 +86,7 @@ def squeeze(text: str) -> str:
     return re.sub(r" ?\n[\s]*", lambda m: "\n\n" if m.group().count("\n") > 1 else "\n", text)
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+_norm = norm
 
 
 def _letter(m: re.Match) -> tuple[str, int]:
@@ -94,48 +103,60 @@ def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
     return max(found)[1] if found else None
 
 
-def _plausible(letter: str, pos: int, body: str, options: Mapping[str, str] | None) -> bool:
-    """Is the letter at `pos` an option letter rather than part of a word, a hedge or a mismatch? "C. difficile" and
-    "e.g." are words unless the option's own text follows; a lower-case "a"/"i" before a word is an article or
-    pronoun; "B or C" decides nothing; "(B) clopidogrel" when clopidogrel is option C is no answer."""
+def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None) -> str | None:
+    """How the letter at `pos` reads: "ok" (an option letter), "mismatch" (a letter stated with another option's
+    words: "(B) Clopidogrel" when clopidogrel is option C) or None (part of a word, a hedge, a description).
+    "C. difficile" and "e.g." are words unless the option's own text follows; a lower-case "a"/"i" before a word is
+    an article or pronoun; "B or C" decides nothing."""
     before, rest = body[pos - 1:pos] if pos else "", body[pos + 1:pos + 80]
     upper = letter.upper()
     if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
-        return bool(options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]}))
+        ok = options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]})
+        return "ok" if ok else None
     if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:or|and|/)\s*(?:\([A-J]\)|[A-J]\b)", rest):
-        return False      # "B or C", "(A) cholecystitis or (C) choledocholithiasis": a hedge
+        return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis": a hedge
     if re.match(r"\)?\s*\([^()\n]{1,60}\)\s+(?:is|are|has|have|shows?|causes?|would|can)\b", rest):
-        return False      # "answer choice A (Legionella) is a gram-negative rod": an option described
+        return None       # "answer choice A (Legionella) is a gram-negative rod": an option described
+    after = rest[:1]
+    closes = after in ("", ")", "]", ".", ",", ":", ";", "*", "\n", "'", '"', "”", "’")
+    if not (letter.isupper() or before in ("(", "[", "*", "'", '"', "“", "‘") or closes
+            or (after.isspace() and letter not in "ai")):
+        return None
     if options and upper in options:
         after = re.sub(r"^[\)\]\.:'\"*\s-]+", "", body[pos + 1:pos + 400]).split("\n")[0]
         named = _by_option_text(after, options)
         if named and named != upper and not _by_option_text(after, {upper: options[upper]}):
-            return False
-    if letter.isupper() or before in ("(", "[", "*", "'", '"', "“", "‘"):
-        return True
-    after = rest[:1]
-    return after in ("", ")", "]", ".", ",", ":", ";", "*", "\n", "'", '"', "”", "’") or (
-        after.isspace() and letter not in "ai")
+            return "mismatch"
+    return "ok"
 
 
 def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None) -> list[tuple[int, str, int]]:
-    """(letter position, letter, statement start) of every explicit answer statement, in text order."""
+    """(letter position, letter, statement start) of every explicit answer statement, in text order; the letter is
+    "?" where the statement's letter comes with another option's words (no answer can be read from it)."""
     hits = {}
     for pat in EXPLICIT:
         for m in pat.finditer(body):
             letter, pos = _letter(m)
-            if _plausible(letter, pos, body, options) and letter.upper() in valid:
-                hits[pos] = (pos, letter.upper(), m.start())
+            how = _reading(letter, pos, body, options) if letter.upper() in valid else None
+            if how:
+                hits[pos] = (pos, letter.upper() if how == "ok" else "?", m.start())
+    for m in ANSWER_TEXT.finditer(body) if options else ():
+        # "The correct answer is Deamidated gliadin peptide.": the option's text as the answer
+        k = _by_option_text(body[m.end():m.end() + 300].split("\n")[0].split(". ")[0], options)
+        if k and k in valid and not any(h in hits for h in range(m.start(), m.end() + 4)):
+            hits[m.end()] = (m.end(), k, m.start())
     return sorted(hits.values())
 
 
 def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = None) -> str | None:
     """The answer the explicit statements give: the only letter they name, or the last when it is a final answer or
-    a self-correction; None when they disagree otherwise (or when there are none)."""
+    a self-correction; None when they disagree otherwise, when the deciding one pairs its letter with another
+    option's words (an earlier such statement is
+    superseded by later ones), or when there are none."""
     hits = _explicit_hits(body, valid, options)
-    if not hits or NO_ANSWER.search(body, hits[-1][0]):
-        return None
-    letters = {h[1] for h in hits}
+    if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]):
+        return None       # a garbled statement decides only when it is the last word
+    letters = {h[1] for h in hits if h[1] != "?"}
     last = hits[-1]
     if len(letters) == 1:
         return last[1]
@@ -176,26 +197,6 @@ def _yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:
     return by_text[found.group(1).lower()] if found else None
 
 
-NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|wrong|avoid\w*|contraindicated)\b", re.I)
-
-
-def _option_text_named(body: str, options: Mapping[str, str]) -> str | None:
-    """The option whose text is the only one the answer asserts ("... is warfarin", "the answer: warfarin",
-    "warfarin is the best ..."), in a sentence that negates nothing; None when none or several are."""
-    named = set()
-    for sentence in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
-        s = f" {_norm(sentence)} "
-        if NEGATED.search(sentence) or sum(f" {_norm(v)} " in s for v in options.values() if _norm(v)) > 1:
-            continue      # a negation, or several options in one clause ("(A) ... or (C) ..."): asserts nothing
-        for k, v in options.items():
-            t = _norm(v)
-            if len(t) >= 3 and re.search(rf" (?:is|are|be|answer|answer is|choice is) (?:an |a |the )?{re.escape(t)} "
-                                         rf"| {re.escape(t)} (?:is|are) the (?:best|correct|most|answer|treatment|"
-                                         rf"drug|diagnosis|next)", s):
-                named.add(k)
-    return named.pop() if len(named) == 1 else None
-
-
 def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str | None:
     """Return the chosen letter (upper case) among `options` (default A-J), or None when no answer can be read."""
     if not text or not text.strip():
@@ -215,7 +216,7 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         if set(by_text) <= {"yes", "no", "maybe"}:
             return _yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
-        return _by_option_text(first, options) if _norm(first) in by_text else _option_text_named(body, options)
+        return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
     return None
 
 

@@ -18,9 +18,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from clinqa.batching import run_batched
 from clinqa.data.records import MCQuestion
 from clinqa.loop import ProgressFn, derive_seed, run_items
 from clinqa.models.base import Backend, GenRequest, GenResult
+from clinqa.models.resolve import DTYPES
 from clinqa.strategies import StrategyConfig, make_strategy
 from clinqa.strategies.adaptive import AdaptiveRule
 from clinqa.strategies.exemplars import FixedSelector, default_pool, knn_pool, read_exemplar_file
@@ -34,6 +36,7 @@ class BenchConfig:
     split: str | None = None
     strategy: str = "cot"
     model: str = "smollm2-135m-instruct"
+    dtype: str = "auto"                # hf backend weights: auto (float32 on CPU, bfloat16 on GPUs), bfloat16, float16, float32
     limit: int | None = None
     order: str = "random"              # question order: "random" (seeded by `seed`) or "id"; --limit takes a prefix
     protocol: str = "medpalm2"         # prompt protocol: medpalm2 (the paper's), lm-eval, simple-evals
@@ -53,7 +56,7 @@ class BenchConfig:
     confidence: float = 0.95
     data_dir: str | None = None
     run_dir: str | None = None
-    concurrency: int = 1               # questions in flight at once (for servers); results do not depend on it
+    concurrency: int | None = None     # questions in flight, their requests batched (None: the backend's default)
     exclude_trained: str | None = None # a tuned model dir (or its training_ids.json): skip the questions it trained on
     grader: str | None = None          # rubric tasks (HealthBench): the grading model (default: --model)
 
@@ -63,6 +66,7 @@ class BenchConfig:
         drop = ["run_dir", "data_dir", "concurrency", "limit"] + ([] if self.grader else ["grader"])
         drop += [] if self.adaptive else ["adaptive", "adaptive_batch", "stop_rule", "confidence"]
         drop += [] if self.strategy == "er" else ["er_with_answers"]
+        drop += [] if self.dtype != "auto" else ["dtype"]
         for k in drop:
             d.pop(k)
         d["model"] = re.sub(r"[?&]threads=\d+", "", d["model"])     # CPU threads do not change results
@@ -79,8 +83,9 @@ class BenchConfig:
                   ("temperature", self.temperature >= 0, "must be 0 (greedy) or more"),
                   ("top-p", 0 < self.top_p <= 1, "must be in (0, 1]"),
                   ("max-tokens", self.max_tokens >= 1, "must be at least 1"),
-                  ("concurrency", self.concurrency >= 1, "must be at least 1"),
+                  ("concurrency", self.concurrency is None or self.concurrency >= 1, "must be at least 1"),
                   ("order", self.order in ORDERS, f"must be one of {', '.join(ORDERS)}"),
+                  ("dtype", self.dtype in DTYPES, f"must be one of {', '.join(DTYPES)}"),
                   ("strategy", self.strategy in STRATEGIES, f"must be one of {', '.join(STRATEGIES)}")]
         for name, ok, why in checks:
             if not ok:
@@ -123,6 +128,7 @@ class QuestionContext:
         return derive_seed(self.base_seed, self.qid, stage)
 
     def generate(self, stage: str, request: GenRequest) -> GenResult:
+        """`backend` is the model itself, or a `Batcher` that sends this request with those of other questions."""
         cached = self.store.cached_generation(self.qid, stage, request)
         if cached is not None:
             return cached
@@ -202,7 +208,7 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
     done = store.done_ids()
     if any(q.id not in done for q in plan.questions) and backend is None:
         chat = cfg.chat_template if cfg.chat_template is not None else strategy.protocol.chat_template
-        backend = load_model(cfg.model, chat_template=chat)
+        backend = load_model(cfg.model, chat_template=chat, dtype=cfg.dtype)
     overlap = len({q.id for q in plan.questions} & trained_ids(cfg.model))
     if overlap:
         warnings.warn(f"contamination: {overlap} of the {len(plan.questions)} evaluated questions are in the training data "
@@ -215,7 +221,7 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
         position, q = item
         t0 = time.perf_counter()
         exemplars = selector.select(q, k) if k > 0 else []
-        out = strategy.run(q, exemplars, QuestionContext(store, backend, q.id, cfg.seed))
+        out = strategy.run(q, exemplars, QuestionContext(store, model, q.id, cfg.seed))
         return dict(
             qid=q.id, position=position, dataset=q.dataset, subject=q.subject, gold=q.answer,
             prediction=out.prediction, correct=out.prediction == q.answer, n_samples=len(out.samples) or 1,
@@ -223,6 +229,13 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
             samples=[asdict(s) for s in out.samples], prompts=out.prompts, scores=out.scores,
             meta={**out.meta, "exemplars": [e.id for e in exemplars], "question": q.question, "options": q.options})
 
-    run_items(list(enumerate(plan.questions)), lambda item: item[1].id, done, one, store.save_result, progress,
-              cfg.concurrency, lambda row: {"qid": row["qid"], "prediction": row["prediction"], "gold": row["gold"]})
+    model = backend
+
+    def run(m, concurrency, batcher) -> None:
+        nonlocal model
+        model = m
+        run_items(list(enumerate(plan.questions)), lambda item: item[1].id, done, one, store.save_result, progress,
+                  concurrency, lambda row: {"qid": row["qid"], "prediction": row["prediction"], "gold": row["gold"]},
+                  batcher=batcher)
+    run_batched(backend, cfg.concurrency, run)
     return store

@@ -1,14 +1,25 @@
-"""The single model-backend interface every backend (hf, openai, and later llamacpp, vllm) implements.
+"""The single model-backend interface every backend (hf, vllm, openai, llamacpp) implements, and the contract the
+base class owns for all of them.
 
 A request is a prompt plus an optional assistant-turn `prefix` (the text the answer must start with, e.g.
 "Explanation: Let's solve this step-by-step"). With a chat template the backend renders the prompt as a user turn
-and appends the prefix after the generation prompt; without one the prefix is appended to the raw prompt.
+through its engine's own `apply_chat_template` and appends the prefix after the generation prompt; without one the
+prefix is appended to the raw prompt.
+
+The base class owns, so that no backend can get them wrong on its own:
+- chat rendering (`render`, over the backend's `apply_chat_template`);
+- n-expansion: a greedy request for n samples is decoded once and copied n times;
+- stop strings: every text is cut at the earliest stop string (the stop itself dropped), whatever the engine did;
+- capabilities, declared as class attributes and checked before a model loads (`models.resolve.check_capabilities`):
+  `supports_loglikelihood`, `supports_batching` (one call with many requests runs them together, so the runner
+  should keep many questions in flight), `thread_safe` (may be called from several threads at once).
+A backend implements `_generate` (and `_loglikelihood` if it can score): both take and return whole batches.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Sequence
 
 
@@ -21,7 +32,7 @@ class GenRequest:
     top_p: float = 1.0
     max_tokens: int = 256
     stop: tuple[str, ...] = ()
-    seed: int | None = None
+    seed: int | None = None       # sample i of the request draws with its own stream derived from seed + i
 
 
 @dataclass
@@ -45,17 +56,49 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
 
 
 class Backend(ABC):
-    """A model. `generate` is batch-oriented: one result (with n texts) per request."""
+    """A model. `generate` and `loglikelihood` are batch calls: one result per request, in order."""
 
     name: str = "backend"
     supports_loglikelihood: bool = False
+    supports_batching: bool = False
+    thread_safe: bool = False
+    default_concurrency: int = 1       # questions in flight when the user does not say (batching backends: more)
+    chat: bool = False                 # prompts are rendered with the model's chat template
+
+    # -- chat rendering --------------------------------------------------------------------------------------------
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        """The engine's own chat-template rendering of `messages` with the generation prompt added."""
+        raise NotImplementedError(f"backend {self.name!r} has no chat template")
+
+    def render(self, req: GenRequest) -> str:
+        if not self.chat:
+            return req.prompt + req.prefix
+        return self.apply_chat_template([{"role": "user", "content": req.prompt}]) + req.prefix
+
+    # -- generation ------------------------------------------------------------------------------------------------
+    def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+        """One result per request, each with `n` texts cut at the request's stop strings."""
+        once = [replace(r, n=1) if r.temperature == 0 and r.n > 1 else r for r in requests]
+        results = self._generate(once) if once else []
+        for req, res in zip(requests, results):
+            res.texts = [truncate_at_stop(t, req.stop) for t in res.texts]
+            if len(res.texts) == 1 and req.n > 1:
+                res.texts, res.completion_tokens = res.texts * req.n, res.completion_tokens * req.n
+        return results
 
     @abstractmethod
-    def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]: ...
+    def _generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+        """Decode a batch. Greedy requests arrive with n=1; texts may still hold stop strings (the base cuts them)."""
 
+    # -- scoring ---------------------------------------------------------------------------------------------------
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         """Sum of log p(continuation | context) for each (context, continuation) pair."""
-        raise NotImplementedError(f"backend {self.name!r} cannot score log-likelihoods; use a generative strategy")
+        if not self.supports_loglikelihood:
+            raise NotImplementedError(f"backend {self.name!r} cannot score log-likelihoods; use a generative strategy")
+        return self._loglikelihood(pairs) if pairs else []
+
+    def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        raise NotImplementedError
 
     def stream(self, request: GenRequest) -> Iterator[str]:
         """Yield the answer in pieces as they are produced; backends without streaming yield it whole."""
@@ -63,3 +106,12 @@ class Backend(ABC):
 
     def describe(self) -> dict:
         return {"backend": type(self).__name__, "name": self.name}
+
+
+def split_pair(context: str, continuation: str) -> tuple[str, str]:
+    """lm-evaluation-harness's rule before tokenising a (context, continuation) pair: trailing spaces of the context
+    move to the continuation."""
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces:
+        return context[:-n_spaces], context[-n_spaces:] + continuation
+    return context, continuation

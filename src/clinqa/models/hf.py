@@ -1,9 +1,16 @@
-"""Hugging Face transformers backend (CPU or GPU), including GGUF files loaded through transformers.
+"""Hugging Face transformers backend (CPU or GPUs), including GGUF files loaded through transformers.
 
-n samples of one prompt share one prefill: the prompt (less its last token) is run once into a KV cache, the cache is
-repeated n times, and `generate` decodes the n continuations from it. Each row draws from its own slice of the
-seeded random stream, so samples differ at temperature > 0 and a fixed seed reproduces the same set.
-`loglikelihood` tokenises the way lm-evaluation-harness does, so option scores match lm-eval's.
+Batches: a `generate` call decodes all its requests together. Prompts are left-padded; each distinct prompt is
+prefilled once (less its last token) and its KV cache is gathered into as many rows as the request has samples, so
+n samples share one prefill. Rows draw from their own seeded random streams and stop at their own token limits
+(`hf_sampling.py`), so a request's texts do not depend on the batch it was in. Requests are grouped by stop strings and
+cut into batches of at most `max_batch_tokens` prompt tokens.
+
+`loglikelihood` tokenises the way lm-evaluation-harness does, so option scores match lm-eval's; all pairs of a call
+are scored in left-padded batches, keeping only the logits of the continuation positions.
+
+Loading (`models/resolve.py`): `dtype` auto|bfloat16|float16|float32 (auto: float32 on CPU, the checkpoint's own
+dtype or bfloat16 on GPUs) and `device_map` (`auto` on GPUs: accelerate spreads a large model over all GPUs).
 """
 
 from __future__ import annotations
@@ -14,92 +21,136 @@ from typing import Iterator, Sequence
 
 import torch
 
-from clinqa.models.base import Backend, GenRequest, GenResult, truncate_at_stop
+from clinqa.models.base import Backend, GenRequest, GenResult, split_pair, truncate_at_stop
+from clinqa.models.hf_sampling import RowMaxTokens, RowSampler, RowSpec
 
 
 class HFBackend(Backend):
     supports_loglikelihood = True
+    supports_batching = True
+    thread_safe = True                  # a lock serialises calls on the one model
+    default_concurrency = 16            # on GPUs; 1 on CPUs (set per instance)
 
-    def __init__(self, model, tokenizer, name: str = "hf", chat_template: bool | None = None, device: str | None = None):
+    def __init__(self, model, tokenizer, name: str = "hf", chat_template: bool | None = None, device: str | None = None,
+                 max_batch_tokens: int | None = None):
         self.model, self.tok, self.name = model, tokenizer, name
-        self._lock = threading.Lock()   # one model, one call at a time (torch's global RNG is seeded per call)
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device).eval()
+        self._lock = threading.Lock()
+        if getattr(model, "hf_device_map", None):           # placed by accelerate (device_map): leave it there
+            self.device = str(next(model.parameters()).device)
+        else:
+            self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self.model.to(self.device)
+        self.model.eval()
+        gpu = self.device.startswith("cuda")
+        self.max_batch_tokens = max_batch_tokens or (262_144 if gpu else 16_384)
+        # on CPUs a forward pass is compute-bound and padding costs more than batching saves (benchmarks/batching.py)
+        self.default_concurrency = 16 if gpu else 1
         has_template = bool(getattr(tokenizer, "chat_template", None))
         self.chat = has_template if chat_template is None else (chat_template and has_template)
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
         # transformers >= 5.2x names the KV-cache argument `cache`; older releases `past_key_values`
         import inspect
-        self._cache_kw = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        # a prefill needs no logits: computing them all (positions x vocabulary) cost more than the prefill itself
+        self._no_logits = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
 
-    # -- prompts ---------------------------------------------------------------------------------------------------
-    def render(self, req: GenRequest) -> str:
-        if self.chat:
-            text = self.tok.apply_chat_template([{"role": "user", "content": req.prompt}], tokenize=False,
-                                                add_generation_prompt=True)
-            return text + req.prefix
-        return req.prompt + req.prefix
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
-    def _encode(self, text: str) -> torch.Tensor:
+    def _ids(self, text: str) -> list[int]:
         # a rendered chat template already carries its special tokens
-        ids = self.tok(text, return_tensors="pt", add_special_tokens=not self.chat).input_ids
-        return ids.to(self.device)
+        return self.tok(text, add_special_tokens=not self.chat).input_ids
+
+    def _left_pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        pad = self.tok.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=self.device)
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=self.device)
+        return ids, mask
+
+    @staticmethod
+    def _positions(mask: torch.Tensor) -> torch.Tensor:
+        return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
     # -- generation ------------------------------------------------------------------------------------------------
-    def _gen_kwargs(self, req: GenRequest) -> dict:
-        kw = dict(max_new_tokens=req.max_tokens, pad_token_id=self.tok.pad_token_id)
-        if req.temperature > 0:
-            kw.update(do_sample=True, temperature=req.temperature, top_p=req.top_p, top_k=0)
-        else:
-            kw.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if req.stop:
-            kw.update(stop_strings=list(req.stop), tokenizer=self.tok)
-        return kw
+    def _generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+        with self._lock:
+            results: list[GenResult | None] = [None] * len(requests)
+            by_stop: dict[tuple, list[int]] = {}
+            for i, r in enumerate(requests):
+                by_stop.setdefault(r.stop, []).append(i)
+            for idxs in by_stop.values():
+                for chunk in self._chunks(idxs, [len(self._ids(self.render(requests[i]))) for i in idxs]):
+                    for i, res in zip(chunk, self._generate_batch([requests[i] for i in chunk])):
+                        results[i] = res
+            return results
+
+    def _chunks(self, idxs: list[int], lengths: list[int]) -> list[list[int]]:
+        """Consecutive groups whose padded prompt tokens stay within the budget (a request never waits alone)."""
+        out, cur, width = [], [], 0
+        for i, n in zip(idxs, lengths):
+            if cur and max(width, n) * (len(cur) + 1) > self.max_batch_tokens:
+                out.append(cur)
+                cur, width = [], 0
+            cur.append(i)
+            width = max(width, n)
+        return out + ([cur] if cur else [])
 
     @torch.no_grad()
-    def _generate_one(self, req: GenRequest) -> GenResult:
-        t0 = time.perf_counter()
-        text = self.render(req)
-        ids = self._encode(text)
-        n = req.n if req.temperature > 0 else 1   # greedy samples are identical: decode once, copy
+    def _generate_batch(self, reqs: list[GenRequest]) -> list[GenResult]:
         from transformers import DynamicCache
+        t0 = time.perf_counter()
+        texts = [self.render(r) for r in reqs]
+        prompts = [self._ids(t) for t in texts]
+        ids, mask = self._left_pad(prompts)
+        rows, specs = [], []
+        for j, r in enumerate(reqs):
+            for k in range(r.n):
+                rows.append(j)
+                specs.append(RowSpec(r.temperature, r.top_p, None if r.seed is None else r.seed + k, r.max_tokens))
         cache = DynamicCache(config=self.model.config)
-        if ids.shape[1] > 1:
-            self.model(ids[:, :-1], use_cache=True, **{self._cache_kw: cache})
-            if n > 1:
-                cache.batch_repeat_interleave(n)
-        if req.seed is not None:
-            torch.manual_seed(req.seed)
-        out = self.model.generate(ids.repeat(n, 1), attention_mask=torch.ones(n, ids.shape[1], dtype=torch.long,
-                                  device=self.device), **{self._cache_kw: cache}, **self._gen_kwargs(req))
-        texts, counts = [], []
+        if ids.shape[1] > 1:                # prefill each prompt once, then gather its cache into its sample rows
+            self.model(ids[:, :-1], attention_mask=mask[:, :-1], position_ids=self._positions(mask[:, :-1]),
+                       use_cache=True, **{self._cache_kw: cache}, **self._no_logits)
+            cache.batch_select_indices(torch.tensor(rows, device=self.device))
+        row_ids, row_mask = ids[rows], mask[rows]
+        stop = reqs[0].stop
+        kw = dict(max_new_tokens=max(s.max_tokens for s in specs), pad_token_id=self.tok.pad_token_id,
+                  do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stop:
+            kw.update(stop_strings=list(stop), tokenizer=self.tok)
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+        out = self.model.generate(row_ids, attention_mask=row_mask, **{self._cache_kw: cache},
+                                  logits_processor=LogitsProcessorList([RowSampler(specs, self.device)]),
+                                  stopping_criteria=StoppingCriteriaList([RowMaxTokens(ids.shape[1],
+                                                                          [s.max_tokens for s in specs], self.device)]),
+                                  **kw)
         eos = set(self._eos_ids())
-        for row in out[:, ids.shape[1]:].tolist():
+        seconds = (time.perf_counter() - t0) / len(reqs)
+        results = [GenResult([], [], len(p), seconds, rendered_prompt=t) for p, t in zip(prompts, texts)]
+        for j, spec, row in zip(rows, specs, out[:, ids.shape[1]:].tolist()):
+            row = row[:spec.max_tokens]
             k = next((i + 1 for i, t in enumerate(row) if t in eos), len(row))
-            counts.append(k)
-            texts.append(truncate_at_stop(self.tok.decode(row[:k], skip_special_tokens=True), req.stop))
-        if n < req.n:
-            texts, counts = texts * req.n, counts * req.n
-        return GenResult(texts, counts, int(ids.shape[1]), time.perf_counter() - t0, rendered_prompt=text)
+            results[j].texts.append(self.tok.decode(row[:k], skip_special_tokens=True))
+            results[j].completion_tokens.append(k)
+        return results
 
     def _eos_ids(self) -> list[int]:
         eos = self.model.generation_config.eos_token_id
         eos = eos if isinstance(eos, list) else [eos]
         return [e for e in eos + [self.tok.eos_token_id] if e is not None]
 
-    def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
-        with self._lock:
-            return [self._generate_one(r) for r in requests]
-
     def stream(self, req: GenRequest) -> Iterator[str]:
         from transformers import TextIteratorStreamer
-        ids = self._encode(self.render(req))
+        ids = torch.tensor([self._ids(self.render(req))], device=self.device)
         streamer = TextIteratorStreamer(self.tok, skip_prompt=True, skip_special_tokens=True)
-        kw = self._gen_kwargs(req)
-        if req.seed is not None:
-            torch.manual_seed(req.seed)
-        th = threading.Thread(target=self.model.generate, kwargs=dict(input_ids=ids, streamer=streamer,
+        kw = dict(max_new_tokens=req.max_tokens, pad_token_id=self.tok.pad_token_id, do_sample=False,
+                  temperature=None, top_p=None, top_k=None,
+                  logits_processor=[RowSampler([RowSpec(req.temperature, req.top_p, req.seed, req.max_tokens)],
+                                               self.device)])
+        th = threading.Thread(target=self._stream_worker, kwargs=dict(input_ids=ids, streamer=streamer,
                               attention_mask=torch.ones_like(ids), **kw))
         th.start()
         shown = ""
@@ -112,46 +163,48 @@ class HFBackend(Backend):
             yield piece
         th.join()
 
+    def _stream_worker(self, **kw) -> None:
+        with self._lock:
+            self.model.generate(**kw)
+
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """lm-evaluation-harness's `_encode_pair`: trailing spaces move to the continuation; split after encoding."""
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
+        context, continuation = split_pair(context, continuation)
         whole = self.tok(context + continuation).input_ids       # the tokenizer's own special-token default, as lm-eval
         ctx = self.tok(context).input_ids
         return whole[:len(ctx)], whole[len(ctx):]
 
-    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+    def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         with self._lock:
-            return self._loglikelihood(pairs)
+            return self._score(pairs)
 
     @torch.no_grad()
-    def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        """Options of one question share their context: it is prefilled once and each continuation is scored from a
-        copy of its KV cache (same numbers as scoring each full sequence, at a fraction of the cost)."""
-        import copy
-
-        from transformers import DynamicCache
+    def _score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        """Each pair needs the logits of the positions before its continuation tokens: the sequence context +
+        continuation[:-1] is run once (options whose continuation is one token share it), left-padded in batches,
+        and only the last `len(continuation)` positions' logits are kept."""
         encoded = [self._encode_pair(c, x) for c, x in pairs]
+        seqs: dict[tuple, list[int]] = {}
+        for i, (ctx, cont) in enumerate(encoded):
+            seqs.setdefault(tuple((ctx or [self.tok.eos_token_id]) + cont[:-1]), []).append(i)
+        order = sorted(seqs, key=len, reverse=True)
         out: list[float] = [0.0] * len(pairs)
-        groups: dict[tuple, list[int]] = {}
-        for i, (ctx, _) in enumerate(encoded):
-            groups.setdefault(tuple(ctx) or (self.tok.eos_token_id,), []).append(i)
-        for ctx, idxs in groups.items():
-            cache = DynamicCache(config=self.model.config)
-            last = self.model(torch.tensor([list(ctx)], device=self.device), use_cache=True,
-                              **{self._cache_kw: cache}).logits[0, -1].float()
-            for i in idxs:
-                cont = encoded[i][1]
-                logp = [torch.log_softmax(last, -1)]
-                if len(cont) > 1:
-                    more = self.model(torch.tensor([cont[:-1]], device=self.device), use_cache=True,
-                                      **{self._cache_kw: copy.deepcopy(cache)}).logits[0].float()
-                    logp += list(torch.log_softmax(more, -1))
-                out[i] = float(sum(lp[t] for lp, t in zip(logp, cont)))
+        for chunk in self._chunks(list(range(len(order))), [len(order[i]) for i in range(len(order))]):
+            batch = [list(order[i]) for i in chunk]
+            keep = max(len(encoded[p][1]) for i in chunk for p in seqs[order[i]])
+            ids, mask = self._left_pad(batch)
+            logits = self.model(ids, attention_mask=mask, position_ids=self._positions(mask),
+                                logits_to_keep=keep).logits[:, -keep:].float()
+            logp = torch.log_softmax(logits, -1)
+            for b, i in enumerate(chunk):
+                for p in seqs[order[i]]:
+                    cont = encoded[p][1]
+                    pos = range(keep - len(cont), keep)
+                    out[p] = float(sum(logp[b, q, t] for q, t in zip(pos, cont)))
         return out
 
     def describe(self) -> dict:
         return {"backend": "hf", "name": self.name, "chat_template": self.chat, "device": self.device,
+                "dtype": str(next(self.model.parameters()).dtype).removeprefix("torch."),
                 "parameters": sum(p.numel() for p in self.model.parameters())}

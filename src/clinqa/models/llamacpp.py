@@ -29,8 +29,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from clinqa.models.base import Backend, GenRequest, GenResult, truncate_at_stop
-from clinqa.models.chat import render_with_template
+from clinqa.models.base import Backend, GenRequest, GenResult, split_pair
 
 DEFAULT_THREADS = 1
 
@@ -57,37 +56,35 @@ class LlamaCppBackend(Backend):
         self.template = self.llm.metadata.get("tokenizer.chat_template")
         self.chat = bool(self.template) if chat_template is None else (chat_template and bool(self.template))
 
-    def render(self, req: GenRequest) -> str:
-        if not self.chat:
-            return req.prompt + req.prefix
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        """llama-cpp-python's own renderer of the GGUF's template (what its chat completion uses)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         bos = self.llm.detokenize([self.llm.token_bos()]).decode(errors="ignore") if self.llm.token_bos() >= 0 else ""
         eos = self.llm.detokenize([self.llm.token_eos()]).decode(errors="ignore")
-        return render_with_template(self.template, req, bos, eos)
+        fmt = Jinja2ChatFormatter(self.template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+        return fmt(messages=messages).prompt
 
     def _complete(self, text: str, req: GenRequest, seed: int | None, stream: bool = False):
         return self.llm.create_completion(text, max_tokens=req.max_tokens, temperature=req.temperature,
                                           top_p=req.top_p, top_k=0 if req.temperature > 0 else 1,
                                           stop=list(req.stop) or None, seed=seed, stream=stream)
 
-    def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+    def _generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
         with self._lock:
             return [self._generate_one(req) for req in requests]
 
     def _generate_one(self, req: GenRequest) -> GenResult:
         t0 = time.perf_counter()
         text = self.render(req)
-        n = req.n if req.temperature > 0 else 1
         texts, counts, prompt_tokens = [], [], 0
         # each request prefills its prompt once from an empty cache (so a seed reproduces the same samples);
         # its later samples reuse that prompt's KV cache
         self.llm.reset()
-        for i in range(n):
+        for i in range(req.n):
             r = self._complete(text, req, None if req.seed is None else req.seed + i)
-            texts.append(truncate_at_stop(r["choices"][0]["text"], req.stop))
+            texts.append(r["choices"][0]["text"])
             counts.append(r["usage"]["completion_tokens"])
             prompt_tokens = r["usage"]["prompt_tokens"]
-        if n < req.n:
-            texts, counts = texts * req.n, counts * req.n
         return GenResult(texts, counts, prompt_tokens, time.perf_counter() - t0, rendered_prompt=text)
 
     def stream(self, req: GenRequest) -> Iterator[str]:
@@ -118,9 +115,7 @@ class LlamaCppBackend(Backend):
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """lm-evaluation-harness's `_encode_pair`: trailing spaces move to the continuation; split after encoding."""
-        n_spaces = len(context) - len(context.rstrip())
-        if n_spaces:
-            continuation, context = context[-n_spaces:] + continuation, context[:-n_spaces]
+        context, continuation = split_pair(context, continuation)
         whole = self._tokenize(context + continuation)
         ctx = self._tokenize(context)
         return whole[:len(ctx)], whole[len(ctx):]
@@ -133,11 +128,11 @@ class LlamaCppBackend(Backend):
         m = logits.max()
         return logits - (m + np.log(np.exp(logits - m).sum()))
 
-    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        with self._lock:
-            return self._loglikelihood(pairs)
-
     def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        with self._lock:
+            return self._score(pairs)
+
+    def _score(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         encoded = [self._encode_pair(c, x) for c, x in pairs]
         out: list[float] = [0.0] * len(pairs)
         groups: dict[tuple, list[int]] = {}

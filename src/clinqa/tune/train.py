@@ -1,6 +1,11 @@
 """Supervised instruction tuning with TRL's SFTTrainer and PEFT LoRA (or full fine-tuning), CPU or GPU, one process or
 many (`accelerate launch -m clinqa.tune ...` with the configs in configs/accelerate/).
 
+Several processes (DDP; FSDP where torch and accelerate support it): every process builds the same seeded mixture and
+trains on its shard; only the main process writes files, and each process logs one line with its rank, the world
+size, the process-group backend, the effective batch and a checksum of its trainable weights (equal on every rank when
+the gradients were synchronised).
+
 Output directory layout:
   checkpoints/checkpoint-N/   every `save_steps`; a killed run resumes from the last one with the same result
   mixture.json                recipe, target weights and realised proportions
@@ -103,23 +108,49 @@ def trackers_for(cfg: TuneConfig, out: Path) -> list[str] | str:
     return names or "none"
 
 
+def is_main_process() -> bool:
+    """True in a single process, and in the process of global rank 0 under `accelerate launch` / torchrun."""
+    import os
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def process_summary(trainer, cfg: TuneConfig) -> str:
+    """This process's line: rank, world size, backend, effective batch, steps, trainable-weight checksum."""
+    import torch
+    import torch.distributed as dist
+    distributed = dist.is_available() and dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    backend = dist.get_backend() if distributed else "none"
+    params = [p for p in trainer.model.parameters() if p.requires_grad]
+    sharded = any(type(p.data).__name__ == "DTensor" for p in params)
+    checksum = sum(float(p.detach().double().abs().sum()) for p in params)
+    mode = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
+    return (f"process {rank} of {world} ({mode}, backend {backend}{', sharded weights' if sharded else ''}): effective batch {cfg.batch_size} x {cfg.grad_accum} x "
+            f"{world} = {cfg.batch_size * cfg.grad_accum * world}, {trainer.state.global_step} steps, trainable "
+            f"weights checksum {checksum:.6f}")
+
+
 def train(cfg: TuneConfig, callbacks=()) -> Path:
+    from clinqa.extras import require
+    require("tune", "clinqa tune")
     import torch
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     out = Path(cfg.output_dir)
+    main = is_main_process()
     recipe = Recipe.load(cfg.recipe)
     if cfg.total is not None:
         recipe.total, recipe.epochs = cfg.total, None
-    mix = build_mixture(recipe, cfg.data_dir)
-    save_mixture(mix, recipe, out)
-    (out / "tune_config.json").write_text(json.dumps(asdict(cfg), indent=1))
-    log.info("mixture (dataset: target weight -> realised share):")
-    for d, w in mix.weights.items():
-        log.info(f"  {d:14s} {w:6.3f} -> {mix.proportions[d]:6.3f}")
-    for d, why in mix.skipped.items():
-        log.info(f"  {d:14s} skipped: {why}")
+    mix = build_mixture(recipe, cfg.data_dir)          # seeded: the same in every process
+    if main:
+        save_mixture(mix, recipe, out)
+        (out / "tune_config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        log.info("mixture (dataset: target weight -> realised share):")
+        for d, w in mix.weights.items():
+            log.info(f"  {d:14s} {w:6.3f} -> {mix.proportions[d]:6.3f}")
+        for d, why in mix.skipped.items():
+            log.info(f"  {d:14s} skipped: {why}")
 
     model, tok = load_base(cfg.model)
     data = Dataset.from_list([to_example(r) for r in mix.examples])
@@ -141,10 +172,14 @@ def train(cfg: TuneConfig, callbacks=()) -> Path:
     if resume:
         log.info(f"resuming from {resume}")
     trainer.train(resume_from_checkpoint=resume)
+    log.info(process_summary(trainer, cfg))
+    if not trainer.is_world_process_zero():
+        return out
     save_loss_curve(trainer.state.log_history, out)
     merged = trainer.model.merge_and_unload() if cfg.lora else trainer.model
     # trained on raw prompt/completion text: the tuned model is prompted without a chat template
     tok.chat_template = None
     merged.save_pretrained(out)
     tok.save_pretrained(out)
+    log.info(f"saved the tuned model to {out}")
     return out

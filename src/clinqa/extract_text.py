@@ -1,0 +1,129 @@
+"""Reading an answer given as an option's text rather than its letter (the last step of `clinqa.extract`).
+
+A careful reader matches an option's text loosely but only where the output asserts it:
+- words match by their stem ("Delaying surgery until parental consent" is "Delay surgery until parental consent"),
+  and after a verdict ("the most likely finding is ...", "... suggests ...") the option's content words may come in
+  another order with at most one left out ("an aneurysm of the common iliac artery" is "Common iliac artery
+  aneurysm"; "a circular rash with central clearing" is "Circular erythematous rash with central clearing"), but
+  never next to their opposite ("decreased lipoprotein lipase activity" is not "Increased lipoprotein lipase
+  activity");
+- an assertion is a clause that calls the option the answer, the best/most likely/appropriate choice, the
+  diagnosis, what the findings suggest or how a drug works; a clause that negates, hedges ("possible", "may",
+  "consider", "other") or names several options asserts nothing, and "<something else> is the most appropriate
+  next step" competes with any option asserted elsewhere;
+- the text answers only when it asserts exactly one option, and not when it pairs letters with other options' texts
+  ("Option D: Gram stain ..." where Gram stain is C): such a text does not keep its options apart.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+STOP = set("a an the of to in for with by on at from and or as is are be was were this that which its it "
+           "his her their who whom".split())
+
+
+def stem(w: str) -> str:
+    w = re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 4 and not w.endswith(("ss", "is", "us")) else w
+    return w[:-1] if len(w) > 4 and w.endswith("e") else w
+
+
+LIGHT = {stem(w) for w in "have has patient undergo perform give start administer use get do being".split()}
+OPPOSITE = [("increas", "decreas"), ("high", "low"), ("hyper", "hypo"), ("left", "right"), ("positiv", "negativ"),
+            ("upper", "lower"), ("anterior", "posterior"), ("acut", "chronic"), ("benign", "malignant"),
+            ("excess", "deficien"), ("elevat", "reduc"), ("inhibit", "activat"), ("intra", "extra")]
+NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|wrong|avoid\w*|contraindicated)\b",
+                     re.I)
+HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|alternatives?|differential|if)\b", re.I)
+# "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
+VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
+                     r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|(?:classic|typical)\s+"
+                     r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
+# "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
+BEFORE = r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by) (?:an |a |the )?"
+PRONOUNS = set("this it that which these those so thus therefore hence then here there one".split())
+# "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
+AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropriate|probable|accurate|effective)|"
+         r"answer|treatment|drug|diagnosis|next|reasonable|appropriate|preferred)\b")
+
+
+# "Option D: Gram stain ...", "(B) Clopidogrel", "C) ..." at a line start: a letter labelling a text
+LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-])\s*([^\n]{3,})", re.M | re.I)
+
+
+def norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+
+
+def _phrase(option: str) -> str:
+    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying")."""
+    return " ".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+
+
+def _content(s: str) -> list[str]:
+    return [stem(w) for w in norm(s).split() if w not in STOP]
+
+
+def _covers(words: list[str], option: str) -> bool:
+    """Do `words` (a verdict's first content words) name the option: all of its content words but at most one (and at
+    least two), none of them beside its opposite?"""
+    while words and words[0] in LIGHT:
+        words = words[1:]
+    want = set(_content(option))
+    if not words or not any(words[0].startswith(w) or w.startswith(words[0]) for w in want):
+        return False      # "a more specific form of photodermatitis" is not photodermatitis
+    have = set(words[:len(want) + 2])
+    for a, b in OPPOSITE:
+        for x, y in ((a, b), (b, a)):
+            if any(w.startswith(x) for w in want) and any(w.startswith(y) for w in have):
+                return False
+    hit = {w for w in want if any(h.startswith(w) or w.startswith(h) for h in have if len(h) > 2)}
+    return len(hit) >= min(len(want), max(2, len(want) - 1)) and bool(want)
+
+
+def _mentions(clause: str, options: Mapping[str, str]) -> set[str]:
+    s = f" {norm(clause)} "
+    return {k for k, v in options.items() if norm(v) and re.search(rf" {_phrase(v)} ", s)}
+
+
+def mislabelled(body: str, options: Mapping[str, str]) -> bool:
+    """Does the text pair a letter with another option's text ("Option D: Gram stain ...", "(B) Clopidogrel" where
+    that is C's text)?"""
+    for m in LABELLED.finditer(body):
+        letter, after = m.group(1).upper(), f" {norm(m.group(2))} "
+        if letter not in options or re.match(rf" {_phrase(options[letter])} ", after):
+            continue
+        if any(re.match(rf" {_phrase(v)} ", after) for k, v in options.items() if k != letter and norm(v)):
+            return True
+    return False
+
+
+def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
+    """The option whose text is the only one the output asserts, else None (see the module docstring)."""
+    if mislabelled(body, options):
+        return None
+    named = set()
+    for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
+        clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
+        if NEGATED.search(clause) or HEDGED.search(clause) or len(_mentions(clause, options)) > 1:
+            continue
+        s = f" {norm(clause)} "
+        for k, v in options.items():
+            if len(norm(v)) >= 3 and re.search(rf"{BEFORE}{_phrase(v)} ", s):
+                named.add(k)
+        subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
+        if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
+            said = [k for k, v in options.items() if re.search(rf" {_phrase(v)} $", f" {subject.group(1)}")]
+            part = _content(subject.group(1))      # "Delaying surgery is ...": part of one option's text
+            said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(_content(v))]
+            own = set(subject.group(1).split()) - PRONOUNS
+            named.update(said if len(said) == 1 else ["?"] if own else [])
+        for m in VERDICT.finditer(clause):
+            n = max(len(_content(v)) for v in options.values()) + 3
+            words = _content(clause[m.end():m.end() + 400])[:n]
+            covered = [k for k, v in options.items() if _covers(words, v)]
+            if len(covered) == 1:
+                named.add(covered[0])
+    return named.pop() if len(named) == 1 and "?" not in named else None
