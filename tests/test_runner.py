@@ -42,11 +42,12 @@ def rows(run_dir):
     return [(r["qid"], r["prediction"], [s["text"] for s in r["samples"]]) for r in Store(run_dir).results()]
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
-def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny_model_dir, data_dir, sig, code):
+@pytest.mark.parametrize("sig,code,conc", [(signal.SIGKILL, -9, 1), (signal.SIGINT, 130, 1), (signal.SIGINT, 130, 2)])
+def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny_model_dir, data_dir, sig, code, conc):
+    """Also with questions in flight in batches (conc 2): Ctrl-C stops without waiting, resuming gives the same run."""
     full, broken = tmp_path / "full", tmp_path / "broken"
     subprocess.run(bench_cmd(tiny_model_dir, full, data_dir), check=True, capture_output=True)
-    rc, err = interrupt_after(bench_cmd(tiny_model_dir, broken, data_dir), broken, 2, sig)
+    rc, err = interrupt_after(bench_cmd(tiny_model_dir, broken, data_dir, concurrency=conc), broken, 2, sig)
     assert rc == code
     if sig == signal.SIGINT:
         assert "Re-run the same command to resume" in err

@@ -28,9 +28,12 @@ def run_batched(backend: Backend | None, concurrency: int | None, run) -> None:
     batcher = Batcher(backend) if conc > 1 and backend is not None else None
     try:
         run(batcher or backend, conc, batcher)
-    finally:
+    except BaseException:              # Ctrl-C or a failure: do not wait for a batch still in the engine
         if batcher is not None:
-            batcher.close()
+            batcher.close(wait=False)
+        raise
+    if batcher is not None:
+        batcher.close()
 
 
 class Batcher:
@@ -72,11 +75,13 @@ class Batcher:
             self._workers -= 1
             self._cv.notify_all()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """No more requests; with `wait`, return once the dispatcher has delivered what it holds."""
         with self._cv:
             self._closed = True
             self._cv.notify_all()
-        self._thread.join()
+        if wait:
+            self._thread.join()
 
     # -- the dispatcher --------------------------------------------------------------------------------------------
     def _ready(self) -> bool:
