@@ -37,6 +37,20 @@ def _fail(msg: str, code: int = 2):
     raise typer.Exit(code)
 
 
+def _interrupted(msg: str):
+    """Ctrl-C: say what is saved and exit 130 at once. Questions still in flight in worker threads may be inside the
+    model; letting the interpreter finalise under them can abort the process, so then it ends without finalising
+    (every finished result is already committed to the store)."""
+    import os
+    import threading
+    err.print(f"[bold red]error:[/] {msg}")
+    if threading.active_count() > 1:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    raise typer.Exit(130)
+
+
 @app.command()
 def ask(question: str = typer.Argument(..., help="a consumer health question"),
         model: str = typer.Option("smollm2-135m-instruct", help="model name, path, hub id or openai:<model>@<url>"),
@@ -138,7 +152,7 @@ def bench(ctx: typer.Context,
                     err.print(f"[bold yellow]warning:[/] {w.message}")
         except KeyboardInterrupt:
             bar.stop()
-            _fail("interrupted; finished questions are saved. Re-run the same command to resume.", 130)
+            _interrupted("interrupted; finished questions are saved. Re-run the same command to resume.")
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
             _fail(str(e))
@@ -214,7 +228,7 @@ def answer(ctx: typer.Context,
             store = run_answers(cfg, progress=lambda d, t, i: bar.update(task, completed=d, total=t))
         except KeyboardInterrupt:
             bar.stop()
-            _fail("interrupted; finished answers are saved. Re-run the same command to resume.", 130)
+            _interrupted("interrupted; finished answers are saved. Re-run the same command to resume.")
         except (DataError, ValueError) as e:
             bar.stop()
             _fail(str(e))
