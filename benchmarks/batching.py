@@ -40,8 +40,7 @@ def child(spec: dict) -> dict:
         t0 = time.perf_counter()
         r = backend.generate([req])[0]
         return {"seconds": time.perf_counter() - t0, "tokens": r.completion_tokens[0]}
-    fields = {k: v for k, v in spec["bench"].items()}
-    cfg = BenchConfig(model=spec["model"], dtype=spec["dtype"], run_dir=spec["run_dir"], **fields)
+    cfg = BenchConfig(model=spec["model"], dtype=spec["dtype"], run_dir=spec["run_dir"], **spec["bench"])
     t0 = time.perf_counter()
     rows = run_bench(cfg, backend=backend).results()
     seconds = time.perf_counter() - t0

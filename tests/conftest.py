@@ -4,6 +4,7 @@ that subprocess tests can load it by path, and a scripted backend for strategy t
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,13 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 from clinqa.models.base import Backend, GenRequest, GenResult
 
 DATA = Path(os.environ.get("CLINQA_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for servers the tests start)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def build_tiny_model(folder: Path, seed: int = 0) -> Path:

@@ -4,7 +4,6 @@ Each test skips cleanly where its package (or a GPU) is missing; CI installs lla
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import time
 import httpx
 import numpy as np
 import pytest
+from conftest import free_port
 
 from clinqa.models.base import GenRequest
 
@@ -154,16 +154,10 @@ def test_llamacpp_loglik_predictions_equal_hf(smollm_llamacpp, data_dir, tmp_pat
         assert len(set(a["scores"].values())) == len(a["scores"]), "each option has its own score"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @needs_llamacpp
 def test_openai_backend_against_llama_cpp_server(smollm_gguf, tmp_path):
     pytest.importorskip("uvicorn")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "server.log", "w")
     srv = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm_gguf), "--host", "127.0.0.1",
                             "--port", str(port), "--n_ctx", "2048", "--model_alias", "smol"], stdout=log, stderr=log)

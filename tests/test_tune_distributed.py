@@ -5,21 +5,15 @@ the model is saved once, by rank 0."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 pytest.importorskip("trl")
 pytest.importorskip("accelerate")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_process_ddp_on_cpu(tmp_path, tiny_model_dir, data_dir):
@@ -29,7 +23,7 @@ def test_two_process_ddp_on_cpu(tmp_path, tiny_model_dir, data_dir):
     # through torchrun on the CPU, which accelerate runs as MULTI_CPU over gloo
     config = Path(__file__).resolve().parents[1] / "configs" / "accelerate" / "cpu_ddp.yaml"
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config),
-           "--main_process_port", str(_free_port()), "-m", "clinqa.tune",
+           "--main_process_port", str(free_port()), "-m", "clinqa.tune",
            "--model", str(tiny_model_dir), "--output", str(out), "--max-steps", "3", "--total", "48",
            "--batch-size", str(batch), "--max-length", str(max_length), "--save-steps", "3", "--logging-steps", "1",
            "--data-dir", str(data_dir), "--no-packing"]

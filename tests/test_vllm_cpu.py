@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m-instruct"
@@ -167,16 +167,10 @@ def test_vllm_cot_greedy_answers_equal_hf(cot_runs, hf_backend, data_dir, tmp_pa
 
 # -- the openai backend against vLLM's OpenAI-compatible server --------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def vllm_server(vllm_python, vllm_env, smollm_dir, tmp_path_factory):
     import httpx
-    port, log_path = _free_port(), tmp_path_factory.mktemp("vllm-server") / "server.log"
+    port, log_path = free_port(), tmp_path_factory.mktemp("vllm-server") / "server.log"
     log = open(log_path, "w")
     srv = subprocess.Popen([vllm_python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm_dir),
                             "--served-model-name", "smollm2", "--host", "127.0.0.1", "--port", str(port),

@@ -14,21 +14,24 @@ failing call.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import Future
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from clinqa.models.base import Backend, GenRequest, GenResult
 
 
-def run_batched(backend: Backend | None, concurrency: int | None, run) -> None:
-    """Call `run(model, concurrency, batcher)` where `model` is the backend itself (one question at a time) or a
-    Batcher over it (`concurrency` > 1; default: the backend's own `default_concurrency`); the batcher is closed after."""
+@contextlib.contextmanager
+def batched(backend: Backend | None, concurrency: int | None) -> Iterator[tuple[int, "Batcher | None"]]:
+    """Yield (questions in flight, batcher): `concurrency`, or the backend's own `default_concurrency`, and a Batcher
+    over the backend when more than one question is in flight (else None: questions call the backend directly).
+    The batcher is closed on the way out; after Ctrl-C or a failure without waiting for a batch still in the engine."""
     conc = concurrency or (backend.default_concurrency if backend is not None else 1)
     batcher = Batcher(backend) if conc > 1 and backend is not None else None
     try:
-        run(batcher or backend, conc, batcher)
-    except BaseException:              # Ctrl-C or a failure: do not wait for a batch still in the engine
+        yield conc, batcher
+    except BaseException:
         if batcher is not None:
             batcher.close(wait=False)
         raise
@@ -43,8 +46,6 @@ class Batcher:
         self._queue: list[tuple[str, object, Future]] = []
         self._workers = 0                 # registered worker threads that have not retired
         self._closed = False
-        self.calls = 0                    # backend calls made, and requests they carried (for benchmarks)
-        self.requests = 0
         self._thread = threading.Thread(target=self._dispatch, name="clinqa-batcher", daemon=True)
         self._thread.start()
 
@@ -111,8 +112,6 @@ class Batcher:
         for payload, _ in items:
             spans.append((len(flat), len(flat) + len(payload)))
             flat.extend(payload)
-        self.calls += 1
-        self.requests += len(flat)
         try:
             out = call(flat)
         except BaseException as e:        # every waiting question sees the failure

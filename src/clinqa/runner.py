@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-from clinqa.batching import run_batched
+from clinqa.batching import batched
 from clinqa.data.records import MCQuestion
 from clinqa.loop import ProgressFn, derive_seed, run_items
 from clinqa.models.base import Backend, GenRequest, GenResult
@@ -221,7 +221,7 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
         position, q = item
         t0 = time.perf_counter()
         exemplars = selector.select(q, k) if k > 0 else []
-        out = strategy.run(q, exemplars, QuestionContext(store, model, q.id, cfg.seed))
+        out = strategy.run(q, exemplars, QuestionContext(store, batcher or backend, q.id, cfg.seed))
         return dict(
             qid=q.id, position=position, dataset=q.dataset, subject=q.subject, gold=q.answer,
             prediction=out.prediction, correct=out.prediction == q.answer, n_samples=len(out.samples) or 1,
@@ -229,13 +229,8 @@ def run_bench(cfg: BenchConfig, backend: Backend | None = None, progress: Progre
             samples=[asdict(s) for s in out.samples], prompts=out.prompts, scores=out.scores,
             meta={**out.meta, "exemplars": [e.id for e in exemplars], "question": q.question, "options": q.options})
 
-    model = backend
-
-    def run(m, concurrency, batcher) -> None:
-        nonlocal model
-        model = m
+    with batched(backend, cfg.concurrency) as (concurrency, batcher):
         run_items(list(enumerate(plan.questions)), lambda item: item[1].id, done, one, store.save_result, progress,
                   concurrency, lambda row: {"qid": row["qid"], "prediction": row["prediction"], "gold": row["gold"]},
                   batcher=batcher)
-    run_batched(backend, cfg.concurrency, run)
     return store

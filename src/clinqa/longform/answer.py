@@ -12,7 +12,7 @@ from typing import Callable
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.batching import run_batched
+from clinqa.batching import batched
 from clinqa.loop import run_items
 from clinqa.models.base import Backend, GenRequest
 from clinqa.prompts import longform_prompt
@@ -76,25 +76,20 @@ def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
         backend = load_model(cfg.model, chat_template=cfg.chat_template)
     store.init_answer_source(source, cfg.identity(), backend.describe() if backend else {})
 
-    model = backend
-
     def one(q) -> dict:
         task = record_task(q.dataset)
         variant = task.prompt_variant if task else "healthsearchqa"
         prompt = longform_prompt(q.question, variant, wants_debias(cfg, q.dataset))
         req = GenRequest(prompt, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
                          stop=("\nQuestion:",))
-        r = model.generate([req])[0]
+        r = (batcher or backend).generate([req])[0]
         return dict(qid=q.id, source=source, dataset=q.dataset, question=q.question, text=r.texts[0].strip(),
                     model=cfg.model, prompt=r.rendered_prompt, params=asdict(req) | {"backend": backend.describe()},
                     tokens=r.completion_tokens[0], seconds=r.seconds, extra=q.extra)
 
-    def run(m, concurrency, batcher) -> None:
-        nonlocal model
-        model = m
+    with batched(backend, cfg.concurrency) as (concurrency, batcher):
         run_items(qs, lambda q: q.id, done, one, store.save_answer, progress, concurrency,
                   lambda row: {"qid": row["qid"]}, batcher)
-    run_batched(backend, cfg.concurrency, run)
     return store
 
 

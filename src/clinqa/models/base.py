@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,29 @@ class Backend(ABC):
 
     def describe(self) -> dict:
         return {"backend": type(self).__name__, "name": self.name}
+
+
+def stream_until_stop(pieces: Iterable[str], stop: Sequence[str]) -> Iterator[str]:
+    """Pass streamed pieces through until the text so far holds a stop string; the part before it ends the stream."""
+    seen = ""
+    for piece in pieces:
+        cut = truncate_at_stop(seen + piece, stop)
+        if len(cut) < len(seen) + len(piece):
+            if cut[len(seen):]:
+                yield cut[len(seen):]
+            return
+        seen += piece
+        if piece:
+            yield piece
+
+
+def encode_pair(tokenize: Callable[[str], list[int]], context: str, continuation: str) -> tuple[list[int], list[int]]:
+    """lm-evaluation-harness's `_encode_pair`: `split_pair`, then the whole sequence is tokenised and split where the
+    context's own tokens end (so a token merged across the boundary counts as the context's)."""
+    context, continuation = split_pair(context, continuation)
+    whole = list(tokenize(context + continuation))
+    n_ctx = len(tokenize(context))
+    return whole[:n_ctx], whole[n_ctx:]
 
 
 def split_pair(context: str, continuation: str) -> tuple[str, str]:

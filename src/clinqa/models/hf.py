@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from clinqa.models.base import Backend, GenRequest, GenResult, split_pair, truncate_at_stop
+from clinqa.models.base import Backend, GenRequest, GenResult, encode_pair, stream_until_stop
 from clinqa.models.hf_sampling import RowMaxTokens, RowSampler, RowSpec
 
 
@@ -81,14 +81,18 @@ class HFBackend(Backend):
             by_stop: dict[tuple, list[int]] = {}
             for i, r in enumerate(requests):
                 by_stop.setdefault(r.stop, []).append(i)
+            texts = [self.render(r) for r in requests]
+            prompts = [self._ids(t) for t in texts]
             for idxs in by_stop.values():
-                for chunk in self._chunks(idxs, [len(self._ids(self.render(requests[i]))) for i in idxs]):
-                    for i, res in zip(chunk, self._generate_batch([requests[i] for i in chunk])):
+                for chunk in self._chunks(idxs, [len(prompts[i]) for i in idxs]):
+                    batch = self._generate_batch([requests[i] for i in chunk], [texts[i] for i in chunk],
+                                                 [prompts[i] for i in chunk])
+                    for i, res in zip(chunk, batch):
                         results[i] = res
             return results
 
     def _chunks(self, idxs: list[int], lengths: list[int]) -> list[list[int]]:
-        """Consecutive groups whose padded prompt tokens stay within the budget (a request never waits alone)."""
+        """Consecutive groups whose padded prompt tokens stay within the budget (a prompt over it forms its own group)."""
         out, cur, width = [], [], 0
         for i, n in zip(idxs, lengths):
             if cur and max(width, n) * (len(cur) + 1) > self.max_batch_tokens:
@@ -99,11 +103,10 @@ class HFBackend(Backend):
         return out + ([cur] if cur else [])
 
     @torch.no_grad()
-    def _generate_batch(self, reqs: list[GenRequest]) -> list[GenResult]:
+    def _generate_batch(self, reqs: list[GenRequest], texts: list[str], prompts: list[list[int]]) -> list[GenResult]:
+        """Decode one batch; `texts` are the rendered prompts and `prompts` their token ids."""
         from transformers import DynamicCache
         t0 = time.perf_counter()
-        texts = [self.render(r) for r in reqs]
-        prompts = [self._ids(t) for t in texts]
         ids, mask = self._left_pad(prompts)
         rows, specs = [], []
         for j, r in enumerate(reqs):
@@ -153,14 +156,7 @@ class HFBackend(Backend):
         th = threading.Thread(target=self._stream_worker, kwargs=dict(input_ids=ids, streamer=streamer,
                               attention_mask=torch.ones_like(ids), **kw))
         th.start()
-        shown = ""
-        for piece in streamer:
-            cut = truncate_at_stop(shown + piece, req.stop)
-            if len(cut) < len(shown + piece):
-                yield cut[len(shown):]
-                break
-            shown += piece
-            yield piece
+        yield from stream_until_stop(streamer, req.stop)
         th.join()
 
     def _stream_worker(self, **kw) -> None:
@@ -169,11 +165,8 @@ class HFBackend(Backend):
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """lm-evaluation-harness's `_encode_pair`: trailing spaces move to the continuation; split after encoding."""
-        context, continuation = split_pair(context, continuation)
-        whole = self.tok(context + continuation).input_ids       # the tokenizer's own special-token default, as lm-eval
-        ctx = self.tok(context).input_ids
-        return whole[:len(ctx)], whole[len(ctx):]
+        # the tokenizer's own special-token default, as lm-eval
+        return encode_pair(lambda text: self.tok(text).input_ids, context, continuation)
 
     def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         with self._lock:

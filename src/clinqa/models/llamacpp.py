@@ -22,6 +22,7 @@ evaluated position are read directly with `llama_get_logits_ith(ctx, -1)`, one c
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -29,7 +30,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from clinqa.models.base import Backend, GenRequest, GenResult, split_pair
+from clinqa.models.base import Backend, GenRequest, GenResult, encode_pair
 
 DEFAULT_THREADS = 1
 
@@ -56,13 +57,16 @@ class LlamaCppBackend(Backend):
         self.template = self.llm.metadata.get("tokenizer.chat_template")
         self.chat = bool(self.template) if chat_template is None else (chat_template and bool(self.template))
 
-    def apply_chat_template(self, messages: list[dict]) -> str:
-        """llama-cpp-python's own renderer of the GGUF's template (what its chat completion uses)."""
+    @functools.cached_property
+    def _chat_formatter(self):
+        """llama-cpp-python's own renderer of the GGUF's template (what its chat completion uses), built once."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         bos = self.llm.detokenize([self.llm.token_bos()]).decode(errors="ignore") if self.llm.token_bos() >= 0 else ""
         eos = self.llm.detokenize([self.llm.token_eos()]).decode(errors="ignore")
-        fmt = Jinja2ChatFormatter(self.template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
-        return fmt(messages=messages).prompt
+        return Jinja2ChatFormatter(self.template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+
+    def apply_chat_template(self, messages: list[dict]) -> str:
+        return self._chat_formatter(messages=messages).prompt
 
     def _complete(self, text: str, req: GenRequest, seed: int | None, stream: bool = False):
         return self.llm.create_completion(text, max_tokens=req.max_tokens, temperature=req.temperature,
@@ -114,11 +118,7 @@ class LlamaCppBackend(Backend):
         return self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
 
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """lm-evaluation-harness's `_encode_pair`: trailing spaces move to the continuation; split after encoding."""
-        context, continuation = split_pair(context, continuation)
-        whole = self._tokenize(context + continuation)
-        ctx = self._tokenize(context)
-        return whole[:len(ctx)], whole[len(ctx):]
+        return encode_pair(self._tokenize, context, continuation)
 
     def _last_logprobs(self) -> np.ndarray:
         """Log-softmax of the logits at the last evaluated position (valid without logits_all)."""

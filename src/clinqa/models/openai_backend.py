@@ -32,7 +32,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 import openai
 
-from clinqa.models.base import Backend, GenRequest, GenResult, split_pair, truncate_at_stop
+from clinqa.models.base import Backend, GenRequest, GenResult, split_pair, stream_until_stop
 
 REFUSED = (openai.BadRequestError, openai.UnprocessableEntityError)
 T, R = TypeVar("T"), TypeVar("R")
@@ -209,21 +209,12 @@ class OpenAIBackend(Backend):
 
     def stream(self, request: GenRequest) -> Iterator[str]:
         """The answer as the server streams it (stop strings applied to the text seen so far)."""
-        seen = ""
-        for chunk in self._create(self._params(request, 1, request.seed, stream=True)):
-            if not chunk.choices:
-                continue
-            c = chunk.choices[0]
-            piece = (c.delta.content if c.delta else None) if self.chat else c.text
-            piece = piece or ""
-            cut = truncate_at_stop(seen + piece, request.stop)
-            if len(cut) < len(seen) + len(piece):
-                if cut[len(seen):]:
-                    yield cut[len(seen):]
-                return
-            seen += piece
-            if piece:
-                yield piece
+        def pieces() -> Iterator[str]:
+            for chunk in self._create(self._params(request, 1, request.seed, stream=True)):
+                if chunk.choices:
+                    c = chunk.choices[0]
+                    yield ((c.delta.content if c.delta else None) if self.chat else c.text) or ""
+        yield from stream_until_stop(pieces(), request.stop)
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:

@@ -8,7 +8,7 @@
 - Prompts are rendered with the tokenizer's own `apply_chat_template` and tokenised here exactly as the hf backend
   does (a rendered chat template carries its own special tokens), then sent as token ids, so both engines see the
   same tokens.
-- Log-likelihoods come from `prompt_logprobs`, with lm-evaluation-harness's tokenisation (`base.split_pair`, the
+- Log-likelihoods come from `prompt_logprobs`, with lm-evaluation-harness's tokenisation (`base.encode_pair`, the
   context's tokens a prefix of the whole sequence's, EOS as context when the context is empty).
 - Prefix-cache use is read from each request's `num_cached_tokens`: per call in `GenResult.meta["prefix_cache"]`,
   over the backend's lifetime in `describe()["prefix_cache"]`.
@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Sequence
 
-from clinqa.models.base import Backend, GenRequest, GenResult, split_pair
+from clinqa.models.base import Backend, GenRequest, GenResult, encode_pair
 
 # URL options (`vllm:<model>?tp=2&dp=4&dtype=float32`) and the engine argument each sets
 OPTIONS = {
@@ -150,11 +150,7 @@ class VLLMBackend(Backend):
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """lm-evaluation-harness's `_encode_pair` (as the hf backend): split after encoding the whole sequence."""
-        context, continuation = split_pair(context, continuation)
-        whole = list(self.tok(context + continuation).input_ids)
-        n_ctx = len(self.tok(context).input_ids)
-        return whole[:n_ctx], whole[n_ctx:]
+        return encode_pair(lambda text: self.tok(text).input_ids, context, continuation)    # as the hf backend
 
     def _loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         from vllm import SamplingParams
