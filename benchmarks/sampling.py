@@ -63,6 +63,7 @@ def main():
     ap.add_argument("--backends", default="hf", help="comma list: hf, llamacpp (model names are derived from --model)")
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--shots", type=int, default=5, help="CoT exemplars in the prompt")
     ap.add_argument("--n-samples", type=int, default=11)
     ap.add_argument("--n-refine", type=int, default=33)
     ap.add_argument("--batch", type=int, default=4)
@@ -71,7 +72,7 @@ def main():
     args = ap.parse_args()
 
     questions = load("medqa", "test")[:args.questions]
-    exemplars = default_pool(get_task("medqa"), 4, True)[:5]
+    exemplars = default_pool(get_task("medqa"), 4, True)[:args.shots]
     modes = args.modes.split(",")
     tmp = Path(tempfile.mkdtemp(prefix="clinqa-sampling-"))
     base = StrategyConfig(n_samples=args.n_samples, n_refine=args.n_refine, max_tokens=args.max_tokens)
@@ -83,7 +84,7 @@ def main():
         t0 = time.perf_counter()
         backend = load_model(name)
         print(f"\n=== backend {bname} ({name}), loaded in {time.perf_counter() - t0:.1f}s; "
-              f"{len(questions)} MedQA questions, max_tokens {args.max_tokens}")
+              f"{len(questions)} MedQA questions, {len(exemplars)} shots, max_tokens {args.max_tokens}")
         for strategy in args.strategies.split(","):
             budget = args.n_samples + (args.n_refine if strategy == "er" else 0)
             totals = {m: [0.0, 0, 0] for m in [*modes, "full-batched"]}   # seconds, tokens, samples

@@ -42,6 +42,23 @@ def test_llamacpp_samples_and_seeds(smollm_gguf):
     assert "".join(be.stream(GenRequest("Say hello.", max_tokens=8))) == g.texts[0]
 
 
+@needs_llamacpp
+def test_llamacpp_samples_do_not_depend_on_their_batch(smollm_gguf):
+    """Requests decoded together (what --concurrency N hands the backend), alone, and in waves of 2 sequences give the
+    same texts; a sample on the prompt's copied KV cache equals the same seed drawn on a fresh prefill."""
+    from clinqa.models import load_model
+    be, narrow = load_model("llamacpp:smollm2-135m-instruct"), load_model("llamacpp:smollm2-135m-instruct?seqs=2")
+    reqs = [GenRequest("What is the first-line drug for hypertension?", n=3, temperature=0.7, max_tokens=40, seed=1),
+            GenRequest("Explain asthma in one sentence.", n=5, temperature=0.7, max_tokens=40, seed=9),
+            GenRequest("List three antibiotics.", max_tokens=40)]
+    together = [r.texts for r in be.generate(reqs)]
+    assert together == [be.generate([r])[0].texts for r in reqs] == [r.texts for r in narrow.generate(reqs)]
+    assert len(set(together[1])) == 5
+    fresh = be.generate([GenRequest("Explain asthma in one sentence.", temperature=0.7, max_tokens=40, seed=12)])[0]
+    assert fresh.texts[0] == together[1][3]
+    assert narrow.describe()["seqs"] == 2
+
+
 CONCURRENT = r"""
 import json
 from concurrent.futures import ThreadPoolExecutor

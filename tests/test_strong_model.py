@@ -142,16 +142,16 @@ def test_llamacpp_options_resolve(monkeypatch):
     seen = {}
 
     class Recorder:
-        def __init__(self, path, name=None, chat_template=None, n_threads=None):
-            seen.update(path=path, name=name, n_threads=n_threads)
+        def __init__(self, path, name=None, chat_template=None, n_threads=None, max_seqs=None):
+            seen.update(path=path, name=name, n_threads=n_threads, max_seqs=max_seqs)
 
     monkeypatch.setattr(lc, "LlamaCppBackend", Recorder)
     monkeypatch.setattr(resolve, "embedded_gguf", lambda name: f"/models/{name}.gguf")
-    resolve.load_model(f"llamacpp:{STRONG_MODEL}?threads=3")
-    assert seen == {"path": f"/models/{STRONG_MODEL}.gguf", "name": f"llamacpp:{STRONG_MODEL}?threads=3",
-                    "n_threads": 3}
+    resolve.load_model(f"llamacpp:{STRONG_MODEL}?threads=3&seqs=4")
+    assert seen == {"path": f"/models/{STRONG_MODEL}.gguf", "name": f"llamacpp:{STRONG_MODEL}?threads=3&seqs=4",
+                    "n_threads": 3, "max_seqs": 4}
     resolve.load_model("llamacpp:/x/y.gguf")
-    assert seen["path"] == "/x/y.gguf" and seen["n_threads"] is None
+    assert seen["path"] == "/x/y.gguf" and seen["n_threads"] is None and seen["max_seqs"] is None
     with pytest.raises(ModelNotFound, match="threads=N"):
         resolve.load_model("llamacpp:/x/y.gguf?thread=2")
 

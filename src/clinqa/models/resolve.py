@@ -8,7 +8,8 @@
   `clinqa/resources/licenses/`)
 - `openai:<model>@<base_url>` (or `openai:<model>` with $OPENAI_BASE_URL): any OpenAI-compatible server
 - `llamacpp:<gguf path or embedded name>`: llama.cpp through llama-cpp-python (optional extra);
-  `llamacpp:<name>?threads=N` sets its CPU threads (default 1: see `models/llamacpp.py`)
+  `llamacpp:<name>?threads=N&seqs=M` sets its CPU threads (default 1) and the sequences it decodes together (16):
+  see `models/llamacpp.py`
 - `vllm:<hf id, path or embedded name>[?tp=N&dp=N&dtype=float32&enforce_eager=1&max_model_len=N]`: vLLM's offline
   engine, on GPUs (`pip install clinqa[vllm]`) or on CPUs in its own venv (`scripts/vllm_cpu_env.sh`)
 - a local path: a transformers model folder, or a `.gguf` file
@@ -247,12 +248,14 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
         from clinqa.models.llamacpp import LlamaCppBackend
         target, _, query = name[len("llamacpp:"):].partition("?")
         opts = {k: v[-1] for k, v in parse_qs(query).items()}
-        unknown = set(opts) - {"threads"}
+        unknown = set(opts) - {"threads", "seqs"}
         if unknown:
-            raise ModelNotFound(f"unknown llamacpp option(s) {sorted(unknown)} in {name!r}: the only one is threads=N")
+            raise ModelNotFound(f"unknown llamacpp option(s) {sorted(unknown)} in {name!r}: the options are threads=N "
+                                "and seqs=N")
         path = embedded_gguf(target) if target in EMBEDDED else Path(target).expanduser()
         return LlamaCppBackend(str(path), name=name, chat_template=chat_template,
-                               n_threads=int(opts["threads"]) if "threads" in opts else None)
+                               n_threads=int(opts["threads"]) if "threads" in opts else None,
+                               **({"max_seqs": int(opts["seqs"])} if "seqs" in opts else {}))
     if name.startswith("vllm:"):
         from urllib.parse import parse_qs
         from clinqa.models.vllm_backend import VLLMBackend, parse_options
