@@ -144,7 +144,7 @@ class SequenceBatcher:
         `reuse`: stream 0 already holds the first job's prompt (from the previous wave); `keep`: leave it there.
         Yields (job, sample index, token) for every token kept."""
         if not reuse:
-            llama_cpp.llama_memory_clear(self.ctx.memory, True)
+            llama_cpp.llama_memory_clear(self.ctx.memory, False)
         live = []     # per sequence: [job, sample index, sequence id, sampler, its tokens, next input, its position]
         seq = 0
         try:
@@ -177,4 +177,4 @@ class SequenceBatcher:
                     self.ctx.kv_cache_seq_rm(s, -1, -1)
                 self.ctx.kv_cache_seq_rm(0, len(wave[0][0].prompt) - 1, -1)
             else:
-                llama_cpp.llama_memory_clear(self.ctx.memory, True)
+                llama_cpp.llama_memory_clear(self.ctx.memory, False)
