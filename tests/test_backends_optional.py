@@ -145,11 +145,19 @@ def test_llamacpp_renders_chat_as_transformers_does(smollm_llamacpp):
         smollm_llamacpp.chat = True
 
 
-def test_llamacpp_generate_json_follows_the_schema(smollm_llamacpp):
+def test_llamacpp_json_schema_constrains_batched_replies(smollm_llamacpp):
     schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
               "required": ["verdict"], "additionalProperties": False}
-    out = smollm_llamacpp.generate_json(GenRequest("Is aspirin an NSAID? Reply in JSON.", max_tokens=24), schema)
-    assert json.loads(out)["verdict"] in ("yes", "no")
+    reqs = [GenRequest(f"Is {drug} an NSAID? Reply in JSON.", max_tokens=24, json_schema=json.dumps(schema))
+            for drug in ("aspirin", "insulin", "ibuprofen")]
+    reqs.append(GenRequest("Is aspirin an NSAID?", n=3, temperature=1.0, seed=4, max_tokens=24,
+                           json_schema=json.dumps(schema)))
+    outs = smollm_llamacpp.generate(reqs)
+    for text in [t for r in outs for t in r.texts]:
+        assert set(json.loads(text)) == {"verdict"} and json.loads(text)["verdict"] in ("yes", "no"), text
+    assert [r.texts for r in outs[:3]] == [smollm_llamacpp.generate([r])[0].texts for r in reqs[:3]]
+    free = smollm_llamacpp.generate([GenRequest("Is aspirin an NSAID? Reply in JSON.", max_tokens=24)])[0].texts[0]
+    assert free != outs[0].texts[0], "without the schema the model writes something else"
 
 
 @pytest.mark.slow
@@ -219,3 +227,29 @@ def test_vllm_samples_differ_and_prefix_cache(tiny_model_dir):
     a, b = be.generate([req])[0], be.generate([req])[0]
     assert len(set(a.texts)) > 1 and a.texts == b.texts
     assert len(be.loglikelihood([("Question: which drug? Answer:", " (A)")])) == 1
+
+
+@pytest.mark.slow
+@needs_llamacpp
+def test_llamacpp_bench_at_concurrency_4_batches_and_gives_the_same_results(smollm_llamacpp, data_dir, tmp_path):
+    """`clinqa bench --concurrency 4` on llama.cpp: SC samples of 4 questions reach the backend in shared calls, and
+    every prediction and sample text equals the one-question-at-a-time run."""
+    from clinqa.runner import BenchConfig, run_bench
+    sizes = []
+    inner = smollm_llamacpp._generate
+
+    def spy(requests):
+        sizes.append(len(requests))
+        return inner(requests)
+
+    smollm_llamacpp._generate = spy
+    try:
+        runs = [run_bench(BenchConfig(dataset="medqa", strategy="sc", limit=4, n_samples=3, max_tokens=24, k_shot=1,
+                                      seed=7, concurrency=c, run_dir=str(tmp_path / f"c{c}"), data_dir=str(data_dir)),
+                          backend=smollm_llamacpp).results() for c in (1, 4)]
+    finally:
+        del smollm_llamacpp._generate
+    key = lambda rows: [(r["qid"], r["prediction"], [s["text"] for s in r["samples"]]) for r in rows]  # noqa: E731
+    assert key(runs[0]) == key(runs[1])
+    assert len({t for r in runs[0] for t in key([r])[0][2]}) > 4, "samples at T>0 differ"
+    assert sizes[:4] == [1, 1, 1, 1] and max(sizes[4:]) > 1, "concurrency 4 sends several questions' requests at once"

@@ -141,3 +141,25 @@ def test_long_form_answers_are_batched_and_unchanged(tiny_backend, data_dir, tmp
         texts[conc] = {a["qid"]: a["text"] for a in store.answers()}
         assert max(len(c) for c in rec.calls) == conc
     assert len(texts[1]) == 4 and texts[1] == texts[4]
+
+
+def test_autorate_batches_ratings_and_they_do_not_change(tiny_backend, data_dir, tmp_path):
+    """`clinqa autorate --concurrency 3`: the grader requests of 3 ratings reach the backend in one call, and every
+    rating (raw grader texts included: the tiny model's replies fail to parse, so retries run too) equals the
+    one-at-a-time run."""
+    import shutil
+
+    from clinqa.longform.answer import AnswerConfig, run_answers
+    from clinqa.longform.autorate import autorate
+    from clinqa.store import Store
+    run_answers(AnswerConfig(dataset="liveqa", limit=3, max_tokens=8, data_dir=str(data_dir),
+                             run_dir=str(tmp_path / "answers")), backend=tiny_backend)
+    raws = {}
+    for conc in (1, 3):
+        shutil.copytree(tmp_path / "answers", tmp_path / f"rated-{conc}")
+        rec = Recording(tiny_backend)
+        rec.name = "tiny"
+        rows = autorate(Store.open_existing(tmp_path / f"rated-{conc}"), rec, "lay", retries=1, concurrency=conc)
+        raws[conc] = {r["answer_id"]: r["raw"] for r in rows}
+        assert max(len(c) for c in rec.calls) == conc
+    assert len(raws[1]) == 3 and raws[1] == raws[3]

@@ -9,6 +9,7 @@ from clinqa.analysis.judge import judge_card
 from clinqa.analysis.judge_probes import position_swap
 from clinqa.analysis.table import Rating, ratings_from_store
 from clinqa.longform.jury import autorate_jury, combine_values, jury_ratings
+from clinqa.models.base import GenRequest
 from clinqa.rating.rubric import load_rubric
 from clinqa.store import Store
 
@@ -102,47 +103,41 @@ def test_select_from_jury_disagreement_and_position_probe(store, tmp_path):
     assert res["parsed"] == 2 and res["first"] == 1.0 and res["better_consensus"] == 0.0
 
 
-def test_grader_output_is_schema_constrained_on_llama_cpp():
-    pytest.importorskip("llama_cpp")
-    from llama_cpp import LlamaGrammar
-
+def test_grader_requests_carry_the_json_schema_where_the_backend_constrains():
     from clinqa.healthbench import grade_criterion
     from clinqa.longform.autorate import grade
     from clinqa.models.base import Backend
 
-    class FakeLlm:
-        def __init__(self):
-            self.grammars = []
-
-        def reset(self):
-            pass
-
-        def create_completion(self, text, grammar=None, **kw):
-            self.grammars.append(grammar)
-            reply = {a.key: a.scale[1] for a in RB.physician} if "Axes:" in text else {"explanation": "-",
-                                                                                        "criteria_met": True}
-            return {"choices": [{"text": json.dumps(reply)}]}
-
-    class FakeLlamaCpp(Backend):
-        name = "fake-llamacpp"
+    class Constraining(Backend):
+        name = "constraining"
+        supports_json_schema = True
 
         def __init__(self):
-            self.llm = FakeLlm()
-
-        def render(self, req):
-            return req.prompt + req.prefix
-
-        def generate_json(self, req, schema):     # as LlamaCppBackend.generate_json: the grammar from the schema
-            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-            return self.llm.create_completion(self.render(req), grammar=grammar)["choices"][0]["text"]
+            self.schemas = []
 
         def _generate(self, requests):
-            raise AssertionError("a constrained backend is not asked for free text")
-    b = FakeLlamaCpp()
+            from clinqa.models.base import GenResult
+            out = []
+            for r in requests:
+                assert r.json_schema and not r.prefix, "a constraining backend gets the schema, no '{' prefix"
+                schema = json.loads(r.json_schema)
+                self.schemas.append(schema)
+                reply = ({a.key: a.scale[1] for a in RB.physician} if "criteria_met" not in schema["properties"]
+                         else {"explanation": "-", "criteria_met": True})
+                out.append(GenResult([json.dumps(reply)], [1], 1))
+            return out
+    b = Constraining()
     g = grade(b, "physician", RB.physician, "q?", ["a"], seed=0, retries=0)
     assert g.values == {a.key: a.scale[1] for a in RB.physician}
     assert grade_criterion(b, "user: q", "criterion", retries=0)[0] is True
-    assert len(b.llm.grammars) == 2 and all(isinstance(x, LlamaGrammar) for x in b.llm.grammars)
+    assert [list(s["properties"]) for s in b.schemas] == [[a.key for a in RB.physician],
+                                                            ["explanation", "criteria_met"]]
+    assert b.schemas[0]["properties"][RB.physician[0].key]["enum"] == list(RB.physician[0].scale)
+
+    class Free(Constraining):
+        supports_json_schema = False
+    with pytest.raises(NotImplementedError, match="JSON schema"):
+        Free().generate([GenRequest("q", json_schema="{}")])
 
 
 def test_rate_analyze_merges_judge_ratings_from_a_run(store, tmp_path):

@@ -281,7 +281,9 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
              sources: Optional[str] = typer.Option(None, help="comma list; pairwise needs exactly two"),
              rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
              retries: int = typer.Option(3, help="extra attempts after malformed output"),
-             human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to compare with")):
+             human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to compare with"),
+             concurrency: Optional[int] = typer.Option(None, min=1, help="ratings in flight at once, their grader "
+                                                       "requests batched (default: the backend's own)")):
     """Rate stored answers with an LLM grader (or a jury of several) using the human study's rubric; optionally
     measure agreement."""
     from clinqa.analysis.table import read_ratings
@@ -305,18 +307,23 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
         try:
             if len(backends) == 1:
                 rows = run_autorate(store, backends[0], kind, srcs, rb, retries,
-                                    progress=lambda d, t: bar.update(task, completed=d, total=t))
+                                    progress=lambda d, t: bar.update(task, completed=d, total=t),
+                                    concurrency=concurrency)
                 rater = f"auto:{backends[0].name}"
             else:
                 from clinqa.longform.jury import autorate_jury
                 by_rater = autorate_jury(store, backends, kind, srcs, rb, retries,
-                                         progress=lambda name, d, t: bar.update(task, completed=d, total=t))
+                                         progress=lambda name, d, t: bar.update(task, completed=d, total=t),
+                                         concurrency=concurrency)
                 for name, its in list(by_rater.items())[:-1]:
                     err.print(f"{name}: {sum(r['ok'] for r in its)} of {len(its)} {kind} ratings parsed")
                 rater, rows = list(by_rater.items())[-1]
         except ValueError as e:
             bar.stop()
             _fail(str(e))
+        except KeyboardInterrupt:
+            bar.stop()
+            _interrupted(f"interrupted; finished ratings are saved in {run_dir} (rerun the same command to resume)")
     ok = [r for r in rows if r["ok"]]
     console.print(f"{len(rows)} {kind} ratings by {rater}: {len(ok)} parsed, {len(rows) - len(ok)} failed "
                   "after retries (raw grader text stored)")

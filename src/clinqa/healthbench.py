@@ -120,13 +120,13 @@ def grade_criterion(grader: Backend, convo: str, item: RubricItem | str, seed: i
                     max_tokens: int = 300, constrained: bool = True) -> tuple[bool | None, list[str]]:
     """True / False, or None when no attempt parsed; every raw reply. On llama.cpp the reply is decoded under a JSON
     schema {explanation, criteria_met} (`clinqa.longform.constrained`)."""
-    from clinqa.longform.constrained import CRITERIA_SCHEMA, generate_json, supports_schema
+    from clinqa.longform.constrained import CRITERIA_SCHEMA, constrain, supports_schema
     prompt = GRADER_TEMPLATE.replace("<<conversation>>", convo).replace("<<rubric_item>>", str(item))
     schema = constrained and supports_schema(grader)
     raw = []
     for attempt in range(retries + 1):
         req = GenRequest(prompt, max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7, seed=seed + attempt)
-        raw.append(generate_json(grader, req, CRITERIA_SCHEMA) if schema else grader.generate([req])[0].texts[0])
+        raw.append(grader.generate([constrain(req, CRITERIA_SCHEMA) if schema else req])[0].texts[0])
         try:
             return parse_criteria_met(raw[-1]), raw
         except ValueError:

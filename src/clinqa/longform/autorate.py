@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from clinqa.batching import batched
 from clinqa.loop import derive_seed, run_items
 from clinqa.models.base import Backend, GenRequest
 from clinqa.prompts.grader import grader_prompt
@@ -75,28 +76,34 @@ class Grade:
 
 
 def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[str], seed: int, retries: int = 3,
-          max_tokens: int = 400, constrained: bool = True) -> Grade:
+          max_tokens: int = 400, constrained: bool = True, via=None) -> Grade:
     """With `constrained` and a backend that supports it (llama.cpp), the reply is decoded under the rubric's JSON
-    schema (`clinqa.longform.constrained`); otherwise it is free text started with "{" and parsed."""
-    from clinqa.longform.constrained import generate_json, rubric_schema, supports_schema
+    schema (`clinqa.longform.constrained`); otherwise it is free text started with "{" and parsed. Requests go to
+    `via` (the batcher of a concurrent run) or to the backend itself."""
+    from clinqa.longform.constrained import constrain, rubric_schema, supports_schema
     prompt = grader_prompt(kind, axes, question, answers)
     schema = rubric_schema(axes) if constrained and supports_schema(backend) else None
     raw, error = [], None
     for attempt in range(retries + 1):
         req = GenRequest(prompt, prefix="{", max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7,
                          seed=seed + attempt)
-        text = generate_json(backend, req, schema) if schema else "{" + backend.generate([req])[0].texts[0]
-        raw.append(text)
+        if schema:
+            req = constrain(req, schema)
+        text = (via or backend).generate([req])[0].texts[0]
+        raw.append(text if schema else "{" + text)
         try:
-            return Grade(parse_grade(text, axes), raw, None)
+            return Grade(parse_grade(raw[-1], axes), raw, None)
         except GradeParseError as e:
             error = str(e)
     return Grade(None, raw, error)
 
 
 def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,
-             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None) -> list[dict]:
-    """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise)."""
+             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None,
+             concurrency: int | None = None) -> list[dict]:
+    """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise).
+    `concurrency` ratings are in flight at once (default: the backend's own), their requests batched; each rating is
+    seeded from its own id, so the ratings do not depend on it."""
     rubric = rubric or load_rubric()
     axes = rubric.axes(kind)
     rater = f"auto:{backend.name}"
@@ -115,17 +122,19 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
         for ans in store.answers():
             if not sources or ans["source"] in sources:
                 jobs.append((f"{rater}:{kind}:{ans['answer_id']}", [ans]))
-    def one(job) -> dict:
+
+    def one(job, via=None) -> dict:
         rid, pair = job
         # the seed is the rating's own, so a resumed run grades exactly as an uninterrupted one
         g = grade(backend, kind, axes, pair[0]["question"], [p["text"] for p in pair],
-                  seed=derive_seed(seed, rid, "grade"), retries=retries)
+                  seed=derive_seed(seed, rid, "grade"), retries=retries, via=via)
         return dict(rating_id=rid, rater=rater, kind=kind, answer_id=pair[0]["answer_id"],
                     other_answer_id=pair[1]["answer_id"] if len(pair) > 1 else None, values=g.values,
                     ok=g.values is not None, raw=g.raw,
                     meta={"error": g.error, "attempts": len(g.raw), "rubric": rubric.name,
                           "answer_1": pair[0]["answer_id"], "answer_2": pair[1]["answer_id"] if len(pair) > 1 else None})
 
-    run_items(jobs, lambda job: job[0], done, one, store.save_rating,
-              (lambda d, t, info: progress(d, t)) if progress else None)
+    with batched(backend, concurrency) as (conc, batcher):
+        run_items(jobs, lambda job: job[0], done, lambda job: one(job, batcher), store.save_rating,
+                  (lambda d, t, info: progress(d, t)) if progress else None, conc, batcher=batcher)
     return [r for r in store.ratings(rater) if r["kind"] == kind]

@@ -60,14 +60,16 @@ def jury_ratings(ratings_by_judge: dict[str, list[dict]], axes: Sequence[Axis], 
 
 
 def autorate_jury(store, backends: Sequence, kind: str = "physician", sources: Sequence[str] | None = None,
-                  rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None) -> dict[str, list]:
+                  rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None,
+                  concurrency: int | None = None) -> dict[str, list]:
     """Run every grader (resumable: each judge's done ratings are kept), then store the jury's ratings.
     Returns {rater: its ratings of this kind}, the jury last."""
     rubric = rubric or load_rubric()
     by_judge = {}
     for b in backends:
         rows = autorate(store, b, kind, sources, rubric, retries, seed,
-                        progress=(lambda d, t, n=b.name: progress(n, d, t)) if progress else None)
+                        progress=(lambda d, t, n=b.name: progress(n, d, t)) if progress else None,
+                        concurrency=concurrency)
         by_judge[f"auto:{b.name}"] = rows
     rows = jury_ratings(by_judge, rubric.axes(kind), kind)
     for r in rows:

@@ -12,7 +12,8 @@ The base class owns, so that no backend can get them wrong on its own:
 - stop strings: every text is cut at the earliest stop string (the stop itself dropped), whatever the engine did;
 - capabilities, declared as class attributes and checked before a model loads (`models.resolve.check_capabilities`):
   `supports_loglikelihood`, `supports_batching` (one call with many requests runs them together, so the runner
-  should keep many questions in flight), `thread_safe` (may be called from several threads at once).
+  should keep many questions in flight), `thread_safe` (may be called from several threads at once),
+  `supports_json_schema` (decodes a request's `json_schema` as a constraint: llama.cpp, through a grammar).
 A backend implements `_generate` (and `_loglikelihood` if it can score): both take and return whole batches.
 """
 
@@ -33,6 +34,7 @@ class GenRequest:
     max_tokens: int = 256
     stop: tuple[str, ...] = ()
     seed: int | None = None       # sample i of the request draws with its own stream derived from seed + i
+    json_schema: str | None = None   # JSON text of a schema the reply must follow (backends with supports_json_schema)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Backend(ABC):
     supports_loglikelihood: bool = False
     supports_batching: bool = False
     thread_safe: bool = False
+    supports_json_schema: bool = False
     default_concurrency: int = 1       # questions in flight when the user does not say (batching backends: more)
     chat: bool = False                 # prompts are rendered with the model's chat template
 
@@ -78,6 +81,8 @@ class Backend(ABC):
     # -- generation ------------------------------------------------------------------------------------------------
     def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
         """One result per request, each with `n` texts cut at the request's stop strings."""
+        if not self.supports_json_schema and any(r.json_schema for r in requests):
+            raise NotImplementedError(f"backend {self.name!r} cannot constrain a reply to a JSON schema")
         once = [replace(r, n=1) if r.temperature == 0 and r.n > 1 else r for r in requests]
         results = self._generate(once) if once else []
         for req, res in zip(requests, results):

@@ -43,6 +43,7 @@ DEFAULT_SEQS = 16          # sequences decoded together, each with its own n_ctx
 class LlamaCppBackend(Backend):
     supports_loglikelihood = True
     supports_batching = True    # one call decodes all its requests' samples together
+    supports_json_schema = True  # a request's json_schema becomes a grammar in its sequences' samplers
     thread_safe = True          # calls from several threads are serialised by a lock
     default_concurrency = 8
 
@@ -87,7 +88,7 @@ class LlamaCppBackend(Backend):
 
     def _job(self, req: GenRequest) -> Job:
         return Job(self._tokenize(self.render(req)), req.n, req.temperature, req.top_p, req.max_tokens,
-                   tuple(req.stop), req.seed)
+                   tuple(req.stop), req.seed, grammar=_grammar(req.json_schema) if req.json_schema else None)
 
     def _text(self, tokens: list[int]) -> str:
         return self.llm.detokenize(tokens).decode("utf-8", errors="ignore")
@@ -109,20 +110,6 @@ class LlamaCppBackend(Backend):
                 if len(text) > len(shown) and text.startswith(shown):
                     yield text[len(shown):]
                     shown = text
-
-    def generate_json(self, req: GenRequest, schema: dict) -> str:
-        """One completion of `req` constrained to a JSON schema (llama-cpp-python's grammar from the schema), under the
-        same lock as every other call, so constrained grading is safe beside concurrent requests."""
-        import json
-
-        from llama_cpp import LlamaGrammar
-        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-        with self._lock:
-            self.llm.reset()
-            r = self.llm.create_completion(self.render(req), max_tokens=req.max_tokens, temperature=req.temperature,
-                                           top_p=req.top_p, top_k=0 if req.temperature > 0 else 1, min_p=0.0, seed=req.seed,
-                                           grammar=grammar)
-        return r["choices"][0]["text"]
 
     # -- scoring ---------------------------------------------------------------------------------------------------
     def _tokenize(self, text: str) -> list[int]:
@@ -175,3 +162,10 @@ class LlamaCppBackend(Backend):
     def describe(self) -> dict:
         return {"backend": "llamacpp", "name": self.name, "chat_template": self.chat, "threads": self.n_threads,
                 "seqs": self.max_seqs}
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(schema: str):
+    """llama-cpp-python's GBNF grammar for a JSON schema (what its own `response_format` uses), built once."""
+    from llama_cpp import LlamaGrammar
+    return LlamaGrammar.from_json_schema(schema, verbose=False)
