@@ -94,6 +94,11 @@ def test_vllm_greedy_does_not_depend_on_the_batch(checks):
     assert not any("\n\n" in t for t in checks["batched"]), "stop strings are cut"
 
 
+def test_vllm_json_schema_constrains_replies(checks):
+    replies = [json.loads(t) for t in checks["json_schema"]]
+    assert len(replies) == 4 and all(set(r) == {"verdict"} and r["verdict"] in ("yes", "no") for r in replies)
+
+
 def test_vllm_prefix_cache_is_used_and_reported(checks):
     pc = checks["prefix_cache"]
     assert pc["first"]["prompt_tokens"] > 300 and pc["first"]["hit_rate"] < 0.5

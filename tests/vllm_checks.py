@@ -35,6 +35,14 @@ def main(model: str, data_dir: str, run_dir: str) -> dict:
     out["batched"] = [r.texts[0] for r in be.generate(prompts)]
     out["single"] = [be.generate([p])[0].texts[0] for p in prompts]
 
+    # a JSON schema constrains every reply (structured outputs), greedy and sampled, in one call
+    schema = json.dumps({"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
+                         "required": ["verdict"], "additionalProperties": False})
+    constrained = be.generate([GenRequest("Is aspirin an NSAID? Reply in JSON.", max_tokens=24, json_schema=schema),
+                               GenRequest("Is insulin an NSAID?", n=3, temperature=1.0, seed=2, max_tokens=24,
+                                          json_schema=schema)])
+    out["json_schema"] = [t for r in constrained for t in r.texts]
+
     # the prefix cache: a long prompt sent again is served from the cache; per-call stats in meta
     long = GenRequest("Patient history: " + "fever, cough, fatigue, headache; " * 60 + "Diagnosis?", max_tokens=4)
     first, second = be.generate([long])[0], be.generate([long])[0]

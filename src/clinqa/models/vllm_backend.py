@@ -15,6 +15,8 @@
 - `tp=N` (tensor_parallel_size) splits the model over N GPUs. `dp=N` runs N engine replicas with vLLM's own data
   parallelism (its AsyncLLM with data_parallel_size=N and its internal load balancing, as `vllm serve
   --data-parallel-size N` does; the offline `LLM` class refuses dp>1 in one process).
+- A request's `json_schema` becomes vLLM's structured outputs (`StructuredOutputsParams(json=...)`), so constrained
+  grader replies batch with everything else.
 - Calls are serialised by a lock, so the backend is safe to share between threads; throughput comes from putting
   many requests in one call (`supports_batching`), not from threads.
 """
@@ -66,6 +68,7 @@ def _model_max_len(model: str) -> int | None:
 class VLLMBackend(Backend):
     supports_loglikelihood = True
     supports_batching = True
+    supports_json_schema = True         # vLLM structured outputs
     thread_safe = True                  # calls are serialised by a lock
     # questions in flight: with CoT each question is one sequence, with SC/ER 11-33, so 64 questions keep vLLM's
     # scheduler full (its max_num_seqs, 256 by default on GPUs) without holding thousands of prompts in memory
@@ -119,6 +122,7 @@ class VLLMBackend(Backend):
 
     def _generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
         from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
         t0 = time.perf_counter()
         rendered = [self.render(r) for r in requests]
         encoded = [self._encode(t) for t in rendered]
@@ -128,7 +132,9 @@ class VLLMBackend(Backend):
                 tokens.append(encoded[j])
                 params.append(SamplingParams(n=1, temperature=req.temperature, top_p=req.top_p, max_tokens=req.max_tokens,
                                              stop=list(req.stop) or None,
-                                             seed=None if req.seed is None or req.temperature == 0 else req.seed + i))
+                                             seed=None if req.seed is None or req.temperature == 0 else req.seed + i,
+                                             structured_outputs=StructuredOutputsParams(json=req.json_schema)
+                                             if req.json_schema else None))
                 owner.append(j)
         outs = self._run(tokens, params)
         seconds = time.perf_counter() - t0
