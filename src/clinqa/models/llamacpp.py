@@ -57,8 +57,8 @@ class LlamaCppBackend(Backend):
         if self.n_threads < 1:
             raise ValueError(f"threads must be >= 1, not {self.n_threads}")
         self.n_ctx, self.max_seqs = n_ctx, int(max_seqs)
-        if self.max_seqs < 1:
-            raise ValueError(f"seqs must be >= 1, not {self.max_seqs}")
+        if not 1 <= self.max_seqs <= 256:
+            raise ValueError(f"seqs must be between 1 and 256 (llama.cpp's limit), not {self.max_seqs}")
         self.llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=self.n_threads,
                          n_threads_batch=self.n_threads, verbose=False)
         self._lock = threading.Lock()

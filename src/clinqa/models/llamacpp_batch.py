@@ -9,9 +9,8 @@ cells changed with the batch and so did the texts (measured: 1 of 3 requests dif
 prompt is prefilled once, in the stream of its first sample, and copied to the streams of its other samples
 (`llama_memory_seq_cp`); each decode step then advances every live sequence of the wave with one pass over the weights.
 
-Sampling is llama.cpp's own sampler chain, one per sequence: a grammar first where the request has a JSON schema, then
-temperature, then nucleus (top-p) as transformers
-and vLLM apply them, then a draw with the sequence's own seed (sample i of a request with seed s draws with s + i), or
+Sampling is llama.cpp's own sampler chain, one per sequence: a grammar first where the request has a JSON schema,
+then temperature, then nucleus (top-p) as transformers and vLLM apply them, then a draw with the sequence's own seed (sample i of a request with seed s draws with s + i), or
 argmax for greedy requests. No min-p or top-k: llama-cpp-python's `create_completion` adds min_p=0.05 by default,
 which the other backends do not.
 
