@@ -113,3 +113,27 @@ def test_bench_runs_healthbench_as_a_task(tiny_model_dir):
     assert r.exit_code == 0, r.output
     assert "HealthBench (1 examples)" in r.output
     assert f"/{len(first.rubrics)} criteria" in r.output      # every criterion of the one example was graded
+
+
+def test_criteria_are_graded_in_one_call_per_round_and_as_one_at_a_time(scripted):
+    """Every case's first attempt goes out in one generate call, retries only for the unparsed ones; each case's
+    grade and raw replies equal grading it alone."""
+    from clinqa.healthbench import grade_criteria, grade_criterion
+
+    def respond(req, i):      # criteria mentioning "vague" are answered in prose at the greedy attempt
+        if "vague" in req.prompt and req.temperature == 0:
+            return "I think so."
+        return json.dumps({"explanation": "-", "criteria_met": "fever" in req.prompt and req.seed % 2 == 0})
+    cases = [("user: fever?\n\nassistant: rest", "mentions fever", 4), ("user: cough", "vague criterion", 7),
+             ("user: rash", "mentions rash", 2)]
+    class Calls(scripted):
+        calls: list = []
+
+        def _generate(self, requests):
+            self.calls.append(len(requests))
+            return super()._generate(requests)
+    be = Calls(respond)
+    batched = grade_criteria(be, cases, retries=2)
+    assert be.calls == [3, 1] and [r.seed for r in be.requests] == [4, 7, 2, 8]
+    assert batched == [grade_criterion(scripted(respond), *c[:2], seed=c[2], retries=2) for c in cases]
+    assert [g[0] for g in batched] == [True, False, False] and len(batched[1][1]) == 2

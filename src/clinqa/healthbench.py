@@ -23,6 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -116,22 +117,39 @@ def parse_criteria_met(text: str) -> bool:
     raise ValueError(f"no boolean criteria_met in {text[:80]!r}")
 
 
+def grade_criteria(grader: Backend, cases: Sequence[tuple[str, RubricItem | str, int]], retries: int = 2,
+                   max_tokens: int = 300, constrained: bool = True) -> list[tuple[bool | None, list[str]]]:
+    """Grade (conversation, criterion, seed) cases: for each, True / False, or None when no attempt parsed, and every
+    raw reply. Each round of attempts is one `generate` call over the cases still unparsed (a batching backend decodes
+    them together); attempt k of a case draws with its seed + k, so the grades do not depend on the batch. On llama.cpp
+    and vLLM each reply is decoded under the JSON schema {explanation, criteria_met} (`clinqa.longform.constrained`)."""
+    from clinqa.longform.constrained import CRITERIA_SCHEMA, constrain, supports_schema
+    schema = constrained and supports_schema(grader)
+    prompts = [GRADER_TEMPLATE.replace("<<conversation>>", convo).replace("<<rubric_item>>", str(item))
+               for convo, item, _ in cases]
+    out: list[tuple[bool | None, list[str]]] = [(None, []) for _ in cases]
+    todo = list(range(len(cases)))
+    for attempt in range(retries + 1):
+        if not todo:
+            break
+        reqs = [GenRequest(prompts[i], max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7,
+                           seed=cases[i][2] + attempt) for i in todo]
+        replies = grader.generate([constrain(r, CRITERIA_SCHEMA) if schema else r for r in reqs])
+        still = []
+        for i, reply in zip(todo, replies):
+            out[i][1].append(reply.texts[0])
+            try:
+                out[i] = (parse_criteria_met(reply.texts[0]), out[i][1])
+            except ValueError:
+                still.append(i)
+        todo = still
+    return out
+
+
 def grade_criterion(grader: Backend, convo: str, item: RubricItem | str, seed: int = 0, retries: int = 2,
                     max_tokens: int = 300, constrained: bool = True) -> tuple[bool | None, list[str]]:
-    """True / False, or None when no attempt parsed; every raw reply. On llama.cpp the reply is decoded under a JSON
-    schema {explanation, criteria_met} (`clinqa.longform.constrained`)."""
-    from clinqa.longform.constrained import CRITERIA_SCHEMA, constrain, supports_schema
-    prompt = GRADER_TEMPLATE.replace("<<conversation>>", convo).replace("<<rubric_item>>", str(item))
-    schema = constrained and supports_schema(grader)
-    raw = []
-    for attempt in range(retries + 1):
-        req = GenRequest(prompt, max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7, seed=seed + attempt)
-        raw.append(grader.generate([constrain(req, CRITERIA_SCHEMA) if schema else req])[0].texts[0])
-        try:
-            return parse_criteria_met(raw[-1]), raw
-        except ValueError:
-            pass
-    return None, raw
+    """One criterion (`grade_criteria` of one case)."""
+    return grade_criteria(grader, [(convo, item, seed)], retries, max_tokens, constrained)[0]
 
 
 def score(items: list[RubricItem], met: list[bool]) -> float | None:
@@ -190,7 +208,7 @@ def run_healthbench(examples: list[Example], grader: Backend, completions: dict[
         if text is None:
             continue
         convo = conversation(ex.prompt, text)
-        grades = [grade_criterion(grader, convo, item, seed + 17 * j, retries) for j, item in enumerate(ex.rubrics)]
+        grades = grade_criteria(grader, [(convo, item, seed + 17 * j) for j, item in enumerate(ex.rubrics)], retries)
         met = [g[0] for g in grades]
         res.criteria += len(met)
         res.parsed += sum(m is not None for m in met)

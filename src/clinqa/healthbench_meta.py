@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clinqa.data.errors import DataError
-from clinqa.healthbench import conversation, grade_criterion, read_jsonl
+from clinqa.healthbench import conversation, grade_criteria, read_jsonl
 from clinqa.stats import Interval
 
 URL = "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/2025-05-07-06-14-12_oss_meta_eval.jsonl"
@@ -111,10 +111,14 @@ def meta_eval(rows: list[MetaRow], grader_labels: list[bool | None], n_boot: int
     return MetaResult(iv(m, 0), iv(p, 1), len(rows), sum(g is not None for g in grader_labels), cats)
 
 
-def grade_meta(rows: list[MetaRow], grader, retries: int = 2, seed: int = 0, progress=None) -> list[bool | None]:
-    out = []
-    for i, r in enumerate(rows):
-        out.append(grade_criterion(grader, conversation(r.prompt, r.completion), r.rubric, seed + i, retries)[0])
+def grade_meta(rows: list[MetaRow], grader, retries: int = 2, seed: int = 0, progress=None,
+               batch: int = 16) -> list[bool | None]:
+    """The grader's label for every row, graded `batch` rows per backend call (row i draws with seed + i)."""
+    out: list[bool | None] = []
+    for start in range(0, len(rows), batch):
+        chunk = rows[start:start + batch]
+        cases = [(conversation(r.prompt, r.completion), r.rubric, seed + start + k) for k, r in enumerate(chunk)]
+        out += [g[0] for g in grade_criteria(grader, cases, retries)]
         if progress:
-            progress(i + 1, len(rows))
+            progress(len(out), len(rows))
     return out
