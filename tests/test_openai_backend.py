@@ -23,7 +23,7 @@ def fake_tokens(text: str) -> list[str]:
 
 class FakeServer(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    supports_n = supports_prefill = supports_logprobs = supports_echo = True
+    supports_n = supports_prefill = supports_logprobs = supports_echo = supports_response_format = True
     chat_only = False
     delay = 0.0
     bodies: list = []
@@ -70,6 +70,8 @@ class FakeServer(BaseHTTPRequestHandler):
         if body.get("continue_final_message") and not cls.supports_prefill:
             return self._send(400)
         if body.get("logprobs") is not None and not cls.supports_logprobs:
+            return self._send(400)
+        if body.get("response_format") and not cls.supports_response_format:
             return self._send(400)
         chat = self.path.endswith("/chat/completions")
         texts = [f"sample {body.get('seed')}-{i} " + "word " * i + "Answer: (B)" for i in range(body.get("n", 1))]
@@ -129,6 +131,7 @@ class FakeServer(BaseHTTPRequestHandler):
 def server():
     FakeServer.bodies, FakeServer.fail_first = [], []
     FakeServer.supports_n = FakeServer.supports_prefill = FakeServer.supports_logprobs = FakeServer.supports_echo = True
+    FakeServer.supports_response_format = True
     FakeServer.chat_only, FakeServer.delay, FakeServer.in_flight, FakeServer.peak = False, 0.0, 0, 0
     srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeServer)
     th = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -294,3 +297,23 @@ def test_an_unreachable_server_is_one_line():
             with pytest.raises(ServerUnreachable, match="is not reachable") as e:
                 call()
             assert url in str(e.value) and "\n" not in str(e.value)
+
+
+def test_json_schema_goes_as_response_format_and_falls_back_once(server):
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    req = GenRequest("Rate it.", max_tokens=8, json_schema=json.dumps(schema))
+    be = OpenAIBackend("m", server, mode="chat")
+    assert be.supports_json_schema and not OpenAIBackend("m", server, mode="completions").supports_json_schema
+    be.generate([req])
+    sent = FakeServer.bodies[-1][1]["response_format"]
+    assert sent == {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}
+    assert be.describe()["json_schema"] == "response_format"
+    FakeServer.supports_response_format = False
+    try:
+        refusing = OpenAIBackend("m", server, mode="chat")
+        assert refusing.generate([req])[0].texts[0].startswith("sample")
+        assert refusing.generate([req])[0].texts
+        assert [("response_format" in b) for _, b in FakeServer.bodies[-3:]] == [True, False, False]
+        assert refusing.describe()["json_schema"] == "refused by the server: free text"
+    finally:
+        FakeServer.supports_response_format = True

@@ -225,6 +225,10 @@ def test_openai_backend_against_vllm_server(vllm_server, hf_backend):
     pre = chat.generate([GenRequest("Which organ makes insulin?", prefix="The answer is", max_tokens=8)])[0]
     assert pre.texts[0] == hf_backend.generate([GenRequest("Which organ makes insulin?", prefix="The answer is",
                                                            max_tokens=8)])[0].texts[0], "the prefix is pre-filled"
+    schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}},
+              "required": ["verdict"], "additionalProperties": False}
+    js = chat.generate([GenRequest("Is aspirin an NSAID?", max_tokens=24, json_schema=json.dumps(schema))])[0]
+    assert json.loads(js.texts[0])["verdict"] in ("yes", "no") and chat.describe()["json_schema"] == "response_format"
 
     if not OpenAIBackend.supports_loglikelihood:
         pytest.skip("the openai backend cannot score log-likelihoods yet")

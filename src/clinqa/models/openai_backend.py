@@ -13,6 +13,9 @@ SDK, which retries 429/5xx with Retry-After and applies timeouts.
   concurrent single requests with distinct seeds. (Greedy requests arrive with n=1: the base class copies them.)
 - Per-sample token counts are exact where the server returns per-token logprobs (asked for) or n=1; otherwise they are
   the request's total divided by n, and `GenResult.meta["token_counts"]` says "average".
+- A request's `json_schema` (chat mode) is sent as OpenAI structured outputs, `response_format` of type json_schema
+  (vLLM's and llama.cpp's servers take it too); a server that refuses it is asked again without it, once, and the
+  reply is parsed as free text from then on (`describe()["json_schema"]` says which).
 - Log-likelihoods, as lm-evaluation-harness's `local-completions` model: context + continuation go to /v1/completions
   with `echo=True, logprobs=1, max_tokens=1, temperature=0`, whatever the mode (scoring never uses a chat template,
   as the hf backend). The server tokenises the whole text; the continuation's tokens are found from the returned
@@ -24,6 +27,7 @@ SDK, which retries 429/5xx with Retry-After and applies timeouts.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -70,6 +74,8 @@ class OpenAIBackend(Backend):
         self.name = f"openai:{model}@{self.base_url}"
         self.n_supported, self.logprobs_supported = True, True
         self.prefill_works: bool | None = None if prefill == "auto" else prefill == "on"
+        self.supports_json_schema = self.chat        # OpenAI structured outputs live on chat completions
+        self.json_schema_works: bool | None = None
         self.loglik_refused: str | None = None
 
     # -- what is sent ----------------------------------------------------------------------------------------------
@@ -106,6 +112,9 @@ class OpenAIBackend(Backend):
                 p["extra_body"] = {"continue_final_message": True, "add_generation_prompt": False}
             if self.logprobs_supported and not stream:
                 p["logprobs"], p["top_logprobs"] = True, 0
+            if req.json_schema and self.json_schema_works is not False:
+                p["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "reply", "schema": json.loads(req.json_schema), "strict": True}}
         return p
 
     def _call(self, api, params: dict):
@@ -124,6 +133,14 @@ class OpenAIBackend(Backend):
             return self._call(api, params)
         except REFUSED:
             # drop one optional feature at a time; disable only the one whose removal the server accepts
+            if "response_format" in params and self.json_schema_works is None:
+                try:
+                    resp = self._call(api, {k: v for k, v in params.items() if k != "response_format"})
+                except REFUSED:
+                    pass
+                else:
+                    self.json_schema_works = False
+                    return resp
             if "extra_body" in params and self.prefill_works is None:
                 try:
                     resp = self._call(api, self._rebuild(params))
@@ -267,5 +284,8 @@ class OpenAIBackend(Backend):
                 "cannot pre-fill)", None: "assistant prefill, not yet tried"}[self.prefill_works]
 
     def describe(self) -> dict:
-        return {"backend": "openai", "name": self.name, "mode": self.mode, "prefill": self.prefill_mode()}
+        schema = ("not in completions mode" if not self.chat else
+                  "refused by the server: free text" if self.json_schema_works is False else "response_format")
+        return {"backend": "openai", "name": self.name, "mode": self.mode, "prefill": self.prefill_mode(),
+                "json_schema": schema}
 
