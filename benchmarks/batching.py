@@ -35,11 +35,14 @@ def child(spec: dict) -> dict:
     from clinqa.runner import BenchConfig, run_bench
     backend = load_model(spec["model"], dtype=spec["dtype"])
     if spec.get("single_stream"):
-        req = GenRequest("Question: " + "a patient presents with fever and cough. " * 8, max_tokens=spec["max_tokens"])
+        # a prompt that asks for more than max_tokens, so the stream decodes its whole budget (a short question let
+        # SmolLM2 stop after 8 tokens, and the "decode rate" was mostly its prefill)
+        req = GenRequest("Explain in detail, step by step and at great length, how the heart pumps blood, how "
+                         "blood pressure is regulated, and how heart failure develops.", max_tokens=spec["max_tokens"])
         backend.generate([req])                               # warm-up
         t0 = time.perf_counter()
         r = backend.generate([req])[0]
-        return {"seconds": time.perf_counter() - t0, "tokens": r.completion_tokens[0]}
+        return {"seconds": time.perf_counter() - t0, "tokens": r.completion_tokens[0], "budget": spec["max_tokens"]}
     cfg = BenchConfig(model=spec["model"], dtype=spec["dtype"], run_dir=spec["run_dir"], **spec["bench"])
     t0 = time.perf_counter()
     rows = run_bench(cfg, backend=backend).results()
@@ -103,7 +106,8 @@ def main() -> None:
                             bench=dict(base, limit=args.er_limit, strategy="er", n_samples=n1, n_refine=n2,
                                        concurrency=args.concurrency)))
         s_rate, e_rate = single["tokens"] / single["seconds"], er["tokens"] / er["seconds"]
-        print(f"single-stream greedy decode: {s_rate:.1f} tokens/s; ER {n1}+{n2} on {er['n']} questions batched: "
+        print(f"single-stream greedy decode: {s_rate:.1f} tokens/s ({single['tokens']} of {single['budget']} tokens); "
+              f"ER {n1}+{n2} on {er['n']} questions batched: "
               f"{e_rate:.1f} tokens/s; RATIO ER/single-stream {e_rate / s_rate:.2f}x")
 
 

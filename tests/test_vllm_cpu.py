@@ -94,6 +94,23 @@ def test_vllm_greedy_does_not_depend_on_the_batch(checks):
     assert not any("\n\n" in t for t in checks["batched"]), "stop strings are cut"
 
 
+def test_vllm_data_parallel_2_replicas_give_the_single_engine_results(checks, vllm_python, vllm_env, smollm_dir,
+                                                                      tmp_path):
+    """`vllm:<model>?dp=2`: vLLM's own data parallelism (two engine processes behind AsyncLLM) returns the single
+    engine's greedy texts, and n seeded samples that differ and reproduce."""
+    p = subprocess.run([vllm_python, str(ROOT / "tests" / "vllm_checks.py"), "--dp", str(smollm_dir)],
+                       capture_output=True, text=True, timeout=600, env={**vllm_env,
+                                                                         "VLLM_ENABLE_V1_MULTIPROCESSING": "1"},
+                       cwd=tmp_path)
+    assert p.returncode == 0, f"dp=2 failed (rc {p.returncode}):\n{p.stderr[-3000:]}"
+    assert "EngineDeadError" not in p.stderr, "the replicas shut down cleanly"
+    # the replicas' shutdown logs follow the result on stdout
+    out = json.loads([line for line in p.stdout.splitlines() if line.startswith('{"greedy"')][-1])
+    assert out["describe"]["data_parallel_size"] == 2
+    assert out["greedy"] == checks["single"]
+    assert out["samples"] == out["again"] and len(set(out["samples"])) > 1
+
+
 def test_vllm_json_schema_constrains_replies(checks):
     replies = [json.loads(t) for t in checks["json_schema"]]
     assert len(replies) == 4 and all(set(r) == {"verdict"} and r["verdict"] in ("yes", "no") for r in replies)

@@ -12,6 +12,23 @@ import sys
 import time
 
 
+def diagnosis_prompts():
+    from clinqa.models.base import GenRequest
+    return [GenRequest(f"Question: a patient aged {20 + 7 * i} has a fever and a cough. What is the most likely "
+                       "diagnosis?", max_tokens=24, stop=("\n\n",)) for i in range(6)]
+
+
+def data_parallel(model: str) -> dict:
+    """vLLM's own data parallelism (dp=2: two engine replicas behind AsyncLLM): greedy texts of the same prompts,
+    and n seeded samples twice."""
+    from clinqa.models.base import GenRequest
+    from clinqa.models.vllm_backend import VLLMBackend
+    be = VLLMBackend(model, dtype="float32", enforce_eager=True, max_model_len=4096, data_parallel_size=2)
+    sample = GenRequest("Name one symptom of influenza.", n=6, temperature=1.0, max_tokens=12, seed=11)
+    return {"greedy": [r.texts[0] for r in be.generate(diagnosis_prompts())], "samples": be.generate([sample])[0].texts,
+            "again": be.generate([sample])[0].texts, "describe": be.describe()}
+
+
 def main(model: str, data_dir: str, run_dir: str) -> dict:
     from clinqa.models.base import GenRequest
     from clinqa.models.vllm_backend import VLLMBackend
@@ -30,8 +47,7 @@ def main(model: str, data_dir: str, run_dir: str) -> dict:
     out["greedy_n"] = g.texts
 
     # greedy decoding does not depend on the batch: one call with all prompts equals one call per prompt
-    prompts = [GenRequest(f"Question: a patient aged {20 + 7 * i} has a fever and a cough. What is the most likely "
-                          "diagnosis?", max_tokens=24, stop=("\n\n",)) for i in range(6)]
+    prompts = diagnosis_prompts()
     out["batched"] = [r.texts[0] for r in be.generate(prompts)]
     out["single"] = [be.generate([p])[0].texts[0] for p in prompts]
 
@@ -60,4 +76,7 @@ def main(model: str, data_dir: str, run_dir: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(*sys.argv[1:4]), default=str))
+    if sys.argv[1] == "--dp":
+        print(json.dumps(data_parallel(sys.argv[2]), default=str))
+    else:
+        print(json.dumps(main(*sys.argv[1:4]), default=str))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import Sequence
 
 from clinqa.models.base import Backend, GenRequest, GenResult, encode_pair
@@ -185,6 +186,13 @@ class VLLMBackend(Backend):
                 "prefix_cache": self.prefix_cache_stats()}
 
 
+def _shutdown(engine, loop) -> None:
+    try:
+        engine.shutdown()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+
+
 class _AsyncEngine:
     """vLLM's AsyncLLM (which runs data_parallel_size engine replicas and balances requests over them) driven from
     synchronous code: its event loop runs in a daemon thread and `generate` waits for a whole batch."""
@@ -200,6 +208,8 @@ class _AsyncEngine:
         async def start():
             return AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_kw))
         self.engine = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
+        # stop the engine replicas while the interpreter is intact (at exit they died noisily mid-shutdown)
+        weakref.finalize(self, _shutdown, self.engine, self.loop)
         self.tokenizer = self.engine.get_tokenizer() if hasattr(self.engine, "get_tokenizer") else None
         if self.tokenizer is None or hasattr(self.tokenizer, "__await__"):
             from transformers import AutoTokenizer
