@@ -4,8 +4,9 @@ subprocesses, with the dequantised SmolLM2-135M that clinqa caches as a transfor
 
 What is checked: n samples differ and reproduce with a seed; greedy decoding does not depend on the batch; the prefix
 cache serves a repeated prompt; loglik predictions and scores equal the hf backend's on 20 MedQA questions; a CoT
-`clinqa bench` gives identical predictions at --concurrency 1 and 50, and equal to hf's; the openai backend against
-vLLM's OpenAI-compatible server on loopback (chat, completions, n, and log-likelihoods via echo).
+`clinqa bench` gives identical predictions at --concurrency 1 and 50, and equal to hf's; a JSON schema constrains
+replies (structured outputs); dp=2 (two engine replicas) returns the single engine's texts; the openai backend
+against vLLM's OpenAI-compatible server on loopback (chat, completions, n, response_format, log-likelihoods via echo).
 
 Skipped, with the reason, only where the venv cannot be built (e.g. no network to PyPI) or the model/data are absent.
 """
