@@ -121,8 +121,9 @@ def grade_criteria(grader: Backend, cases: Sequence[tuple[str, RubricItem | str,
                    max_tokens: int = 300, constrained: bool = True) -> list[tuple[bool | None, list[str]]]:
     """Grade (conversation, criterion, seed) cases: for each, True / False, or None when no attempt parsed, and every
     raw reply. Each round of attempts is one `generate` call over the cases still unparsed (a batching backend decodes
-    them together); attempt k of a case draws with its seed + k, so the grades do not depend on the batch. On llama.cpp
-    and vLLM each reply is decoded under the JSON schema {explanation, criteria_met} (`clinqa.longform.constrained`)."""
+    them together); attempt k of a case draws with its seed + k, so the grades do not depend on the batch. Where the
+    backend can constrain, each reply is decoded under the JSON schema {explanation, criteria_met}
+    (`clinqa.longform.constrained`)."""
     from clinqa.longform.constrained import CRITERIA_SCHEMA, constrain, supports_schema
     schema = constrained and supports_schema(grader)
     prompts = [GRADER_TEMPLATE.replace("<<conversation>>", convo).replace("<<rubric_item>>", str(item))

@@ -3,9 +3,9 @@ axes) through any backend.
 
 The grader is asked for one JSON object mapping every axis key to one of that axis's allowed values. Output is
 accepted only if every axis is present with an allowed value (case and surrounding punctuation are forgiven); a
-"key: value" line format is accepted as well. On llama.cpp the reply is decoded under the rubric's JSON schema
-(`clinqa.longform.constrained`), so it parses unless cut off by max_tokens. On malformed output it retries (greedy
-first, then sampled with new seeds). Every attempt's raw text is stored with the rating, and a rating that never
+"key: value" line format is accepted as well. Where the backend can constrain (llama.cpp, vLLM, openai in chat mode)
+the reply is decoded under the rubric's JSON schema (`clinqa.longform.constrained`), so it parses unless cut off by
+max_tokens. On malformed output it retries (greedy first, then sampled with new seeds). Every attempt's raw text is stored with the rating, and a rating that never
 parsed is stored as failed.
 Pairwise: the two answers are shown in a seeded random order, recorded so that analysis can un-blind it.
 """
@@ -77,7 +77,7 @@ class Grade:
 
 def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[str], seed: int, retries: int = 3,
           max_tokens: int = 400, constrained: bool = True, via=None) -> Grade:
-    """With `constrained` and a backend that supports it (llama.cpp), the reply is decoded under the rubric's JSON
+    """With `constrained` and a backend that supports it (llama.cpp, vLLM, openai in chat mode), the reply is decoded under the rubric's JSON
     schema (`clinqa.longform.constrained`); otherwise it is free text started with "{" and parsed. Requests go to
     `via` (the batcher of a concurrent run) or to the backend itself."""
     from clinqa.longform.constrained import constrain, rubric_schema, supports_schema

@@ -1,9 +1,8 @@
 """Structured grader output: a JSON schema for each grader reply, enforced by constrained decoding where the backend
-offers it (`Backend.supports_json_schema`). Today that is the llama.cpp backend: a request's `json_schema` becomes a
-GBNF grammar (llama-cpp-python's converter) in each sequence's sampler, so the model can only emit a JSON object whose
-values are the rubric's allowed values, and constrained requests batch like any other. Other backends generate freely
-and the parser (with retries) decides; vLLM's structured outputs and OpenAI-compatible `response_format` could carry
-the same field.
+offers it (`Backend.supports_json_schema`): a request's `json_schema` becomes a GBNF grammar in each sequence's
+sampler on llama.cpp, vLLM's structured outputs on vLLM, and `response_format` on the openai backend in chat mode. The
+model can then only emit a JSON object whose values are the rubric's allowed values, and constrained requests batch
+like any other. Other backends generate freely and the parser (with retries) decides.
 """
 
 from __future__ import annotations

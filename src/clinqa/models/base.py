@@ -13,7 +13,8 @@ The base class owns, so that no backend can get them wrong on its own:
 - capabilities, declared as class attributes and checked before a model loads (`models.resolve.check_capabilities`):
   `supports_loglikelihood`, `supports_batching` (one call with many requests runs them together, so the runner
   should keep many questions in flight), `thread_safe` (may be called from several threads at once),
-  `supports_json_schema` (decodes a request's `json_schema` as a constraint: llama.cpp, through a grammar).
+  `supports_json_schema` (decodes a request's `json_schema` as a constraint: llama.cpp's grammar, vLLM's structured
+  outputs, the openai backend's `response_format` in chat mode).
 A backend implements `_generate` (and `_loglikelihood` if it can score): both take and return whole batches.
 """
 

@@ -86,8 +86,9 @@ class LlamaCppBackend(Backend):
         weakref.finalize(self, seqs.close)        # runs before the model's own finalizer (registered earlier)
         return seqs
 
-    def _job(self, req: GenRequest) -> Job:
-        return Job(self._tokenize(self.render(req)), req.n, req.temperature, req.top_p, req.max_tokens,
+    def _job(self, req: GenRequest, text: str) -> Job:
+        """The request, its prompt rendered as `text`, as the sequence batcher's job."""
+        return Job(self._tokenize(text), req.n, req.temperature, req.top_p, req.max_tokens,
                    tuple(req.stop), req.seed, grammar=_grammar(req.json_schema) if req.json_schema else None)
 
     def _text(self, tokens: list[int]) -> str:
@@ -95,16 +96,17 @@ class LlamaCppBackend(Backend):
 
     def _generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
         t0 = time.perf_counter()
+        texts = [self.render(r) for r in requests]
         with self._lock:
-            jobs = [self._job(r) for r in requests]
+            jobs = [self._job(r, text) for r, text in zip(requests, texts)]
             self._sequences.run(jobs)
         seconds = (time.perf_counter() - t0) / max(1, len(requests))
         return [GenResult([self._text(t) for t in job.tokens], [len(t) for t in job.tokens], len(job.prompt), seconds,
-                          rendered_prompt=self.render(req)) for req, job in zip(requests, jobs)]
+                          rendered_prompt=text) for text, job in zip(texts, jobs)]
 
     def stream(self, req: GenRequest) -> Iterator[str]:
         with self._lock:    # held until the stream ends or is closed
-            job, shown = self._job(req), ""
+            job, shown = self._job(req, self.render(req)), ""
             for _ in self._sequences.stream(job):
                 text = self._text(job.tokens[0])
                 if len(text) > len(shown) and text.startswith(shown):
