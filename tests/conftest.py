@@ -25,6 +25,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_server(base: str, proc, log: Path, name: str, timeout: float) -> None:
+    """Poll an OpenAI-compatible server started by a test (`proc`) until `{base}/models` answers 200; fail the test
+    with the tail of its log if it exits or does not answer within `timeout` seconds."""
+    import time
+
+    import httpx
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{name} server exited (rc {proc.returncode}): " + log.read_text()[-3000:])
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.5)
+    pytest.fail(f"{name} server did not start in {timeout:.0f} s: " + log.read_text()[-3000:])
+
+
 def build_tiny_model(folder: Path, seed: int = 0) -> Path:
     from clinqa.models.random_model import build_random_model
     return build_random_model(folder, "tiny", seed)

@@ -6,12 +6,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
-import httpx
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, wait_for_server
 
 from clinqa.models.base import GenRequest
 
@@ -188,15 +186,7 @@ def test_openai_backend_against_llama_cpp_server(smollm_gguf, tmp_path):
                             "--port", str(port), "--n_ctx", "2048", "--model_alias", "smol"], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama.cpp server did not start: " + (tmp_path / "server.log").read_text()[-2000:])
+        wait_for_server(base, srv, tmp_path / "server.log", "llama.cpp", 120)
         from clinqa.models import load_model
         be = load_model(f"openai:smol@{base}", chat_template=False)     # /v1/completions
         r = be.generate([GenRequest("Question: what is a fever?\nAnswer:", n=3, temperature=1.0, max_tokens=12,

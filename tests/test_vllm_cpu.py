@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, wait_for_server
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m-instruct"
@@ -192,7 +192,6 @@ def test_vllm_cot_greedy_answers_equal_hf(cot_runs, hf_backend, data_dir, tmp_pa
 
 @pytest.fixture(scope="module")
 def vllm_server(vllm_python, vllm_env, smollm_dir, tmp_path_factory):
-    import httpx
     port, log_path = free_port(), tmp_path_factory.mktemp("vllm-server") / "server.log"
     log = open(log_path, "w")
     srv = subprocess.Popen([vllm_python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(smollm_dir),
@@ -201,17 +200,7 @@ def vllm_server(vllm_python, vllm_env, smollm_dir, tmp_path_factory):
                             "--enforce-eager"], stdout=log, stderr=log, env={**vllm_env, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"})
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            if srv.poll() is not None:
-                pytest.fail(f"vLLM server exited (rc {srv.returncode}): " + log_path.read_text()[-3000:])
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(1)
-        else:
-            pytest.fail("vLLM server did not start in 300 s: " + log_path.read_text()[-3000:])
+        wait_for_server(base, srv, log_path, "vLLM", 300)
         yield base
     finally:
         srv.terminate()
