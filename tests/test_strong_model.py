@@ -154,6 +154,8 @@ def test_llamacpp_options_resolve(monkeypatch):
     assert seen["path"] == "/x/y.gguf" and seen["n_threads"] is None and seen["max_seqs"] is None
     with pytest.raises(ModelNotFound, match="threads=N"):
         resolve.load_model("llamacpp:/x/y.gguf?thread=2")
+    with pytest.raises(ModelNotFound, match=r"seqs='abc'.* not a whole number"):
+        resolve.load_model("llamacpp:/x/y.gguf?seqs=abc")
 
 
 def test_hf_backend_resolves_the_strong_model_through_the_gguf_loader(monkeypatch):

@@ -252,6 +252,9 @@ def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, dev
         if unknown:
             raise ModelNotFound(f"unknown llamacpp option(s) {sorted(unknown)} in {name!r}: the options are threads=N "
                                 "and seqs=N")
+        for key, value in opts.items():
+            if not value.strip().isdigit():
+                raise ModelNotFound(f"llamacpp option {key}={value!r} in {name!r} is not a whole number")
         path = embedded_gguf(target) if target in EMBEDDED else Path(target).expanduser()
         return LlamaCppBackend(str(path), name=name, chat_template=chat_template,
                                n_threads=int(opts["threads"]) if "threads" in opts else None,
