@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from clinqa.longform.answer import AnswerConfig, run_answers
-from clinqa.longform.autorate import autorate
+from clinqa.judge.autorate import autorate
 from clinqa.models import load_model
-from clinqa.store import Store
+from clinqa.eval.store import Store
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ def child(spec: dict) -> dict:
 
     from clinqa.models import load_model
     from clinqa.models.base import GenRequest
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
     backend = load_model(spec["model"], dtype=spec["dtype"])
     if spec.get("single_stream"):
         # a prompt that asks for more than max_tokens, so the stream decodes its whole budget (a short question let
@@ -43,9 +43,9 @@ def child(spec: dict) -> dict:
         t0 = time.perf_counter()
         r = backend.generate([req])[0]
         return {"seconds": time.perf_counter() - t0, "tokens": r.completion_tokens[0], "budget": spec["max_tokens"]}
-    cfg = BenchConfig(model=spec["model"], dtype=spec["dtype"], run_dir=spec["run_dir"], **spec["bench"])
+    cfg = EvalConfig(model=spec["model"], dtype=spec["dtype"], run_dir=spec["run_dir"], **spec["bench"])
     t0 = time.perf_counter()
-    rows = run_bench(cfg, backend=backend).results()
+    rows = run_eval(config=cfg, model=backend).results()
     seconds = time.perf_counter() - t0
     out = {"seconds": seconds, "tokens": sum(r["tokens"] for r in rows), "n": len(rows),
            "answers": {r["qid"]: [r["prediction"], [s["text"] for s in r["samples"]]] for r in rows},

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from clinqa.metrics import compare_runs, letter_distribution, run_metrics
 from clinqa.models import load_model
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 RUNS = [("medpalm2", "loglik"), ("lm-eval", "loglik"), ("medpalm2", "fewshot"), ("lm-eval", "fewshot"),
         ("simple-evals", "fewshot"), ("medpalm2", "cot"), ("simple-evals", "cot")]
@@ -35,13 +35,13 @@ def main() -> None:
     stores = []
     for spec in args.runs.split(","):
         protocol, strategy = spec.split("/")
-        cfg = BenchConfig(dataset=args.task, strategy=strategy, protocol=protocol, model=args.model, limit=args.limit,
+        cfg = EvalConfig(dataset=args.task, strategy=strategy, protocol=protocol, model=args.model, limit=args.limit,
                           max_tokens=args.max_tokens if strategy == "cot" else 256,
                           run_dir=f"runs/protocols-{args.task}-{args.model.split('/')[-1]}-{protocol}-{strategy}")
         chat = {"lm-eval": False}.get(protocol)          # lm-eval scores raw text unless told otherwise
         if chat not in backends:
             backends[chat] = load_model(args.model, chat_template=chat)
-        stores.append((spec, run_bench(cfg, backend=backends[chat])))
+        stores.append((spec, run_eval(config=cfg, model=backends[chat])))
     t = Table(title=f"{args.task}, {args.model}, {args.limit} questions (seeded random order): prompt protocols")
     for col in ("protocol/strategy", "accuracy % [95% CI]", "no answer", "extracted letters (gold)",
                 "agrees with first", "McNemar p vs first"):

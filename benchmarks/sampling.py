@@ -20,11 +20,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from clinqa.data import load
+from clinqa.tasks import load
 from clinqa.models import GenRequest, load_model
 from clinqa.models.base import Backend
-from clinqa.runner import QuestionContext
-from clinqa.store import Store
+from clinqa.eval import SampleContext
+from clinqa.eval.store import Store
 from clinqa.strategies import StrategyConfig, make_strategy
 from clinqa.strategies.adaptive import AdaptiveRule
 from clinqa.strategies.exemplars import default_pool
@@ -52,7 +52,7 @@ class Naive(Backend):
 
 def run_one(strategy, backend, q, exemplars, cfg, store_dir):
     t0 = time.perf_counter()
-    out = make_strategy(strategy, cfg).run(q, exemplars, QuestionContext(Store(store_dir), backend, q.id, cfg.seed))
+    out = make_strategy(strategy, cfg).run(q, exemplars, SampleContext(Store(store_dir), backend, q.id, cfg.seed))
     return out, time.perf_counter() - t0
 
 

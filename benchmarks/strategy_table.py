@@ -22,10 +22,10 @@ from rich.console import Console
 from rich.table import Table
 
 from clinqa.metrics import compare_runs, letter_distribution, run_metrics
-from clinqa.runner import BenchConfig, run_bench
-from clinqa.store import Store
+from clinqa.eval import EvalConfig, run_eval
+from clinqa.eval.store import Store
 
-# strategy -> (BenchConfig fields, budget as printed)
+# strategy -> (EvalConfig fields, budget as printed)
 STRATEGIES = {
     "fewshot": (dict(k_shot=0, max_tokens=192), "0-shot, greedy answer"),    # answer-only: max_tokens unused
     "loglik": (dict(k_shot=0, max_tokens=192), "0-shot, option scores"),
@@ -37,10 +37,10 @@ STRATEGIES = {
 }
 
 
-def config_for(strategy: str, args) -> BenchConfig:
+def config_for(strategy: str, args) -> EvalConfig:
     fields = {"max_tokens": args.max_tokens, **STRATEGIES[strategy][0]}
     slug = args.model.split(":")[-1].split("/")[-1].split("?")[0]
-    return BenchConfig(dataset=args.task, strategy=strategy, model=args.model, limit=args.limit, seed=args.seed,
+    return EvalConfig(dataset=args.task, strategy=strategy, model=args.model, limit=args.limit, seed=args.seed,
                        concurrency=args.concurrency, run_dir=f"{args.runs}/strategy-table-{args.task}-{slug}-{strategy}",
                        **fields)
 
@@ -97,7 +97,7 @@ def main() -> None:
                 from clinqa.models import load_model
                 backend = load_model(args.model)
             t0 = time.perf_counter()
-            stores[name] = run_bench(cfg, backend=backend)
+            stores[name] = run_eval(config=cfg, model=backend)
             print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
         elif Path(cfg.run_dir).is_dir():
             stores[name] = Store(cfg.run_dir)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from clinqa.models.base import Backend, GenRequest, GenResult
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 
 class Recorder(Backend):
@@ -39,8 +39,8 @@ class Recorder(Backend):
 
 def captured(strategy: str, questions: int, data_dir: str | None, max_tokens: int, tmp: Path) -> list[GenRequest]:
     rec = Recorder()
-    run_bench(BenchConfig(dataset="medqa", strategy=strategy, limit=questions, max_tokens=max_tokens, seed=1,
-                          run_dir=tempfile.mkdtemp(dir=tmp), data_dir=data_dir), backend=rec)
+    run_eval(config=EvalConfig(dataset="medqa", strategy=strategy, limit=questions, max_tokens=max_tokens, seed=1,
+                          run_dir=tempfile.mkdtemp(dir=tmp), data_dir=data_dir), model=rec)
     return rec.requests
 
 
@@ -91,9 +91,9 @@ def main() -> None:
         print(f"{s:8} {n:>9} {q1:>11.3f} {qn:>12.3f} {qn / q1:>5.1f}x {t1:>13.1f} {tn:>14.1f} {same:>12}/{n1}")
 
     # ER (real, stage 2 built from stage 1) vs single-stream greedy decode on the same engine
-    store, t_er = timed(lambda: run_bench(BenchConfig(
+    store, t_er = timed(lambda: run_eval(config=EvalConfig(
         dataset="medqa", strategy="er", limit=a.er_questions, n_samples=a.er_samples, n_refine=a.er_refine,
-        max_tokens=a.cot_tokens, seed=1, run_dir=str(tmp / "er"), data_dir=a.data_dir), backend=be))
+        max_tokens=a.cot_tokens, seed=1, run_dir=str(tmp / "er"), data_dir=a.data_dir), model=be))
     er_tokens = sum(s["tokens"] for r in store.results() for s in r["samples"])
     greedy = captured("cot", a.er_questions, a.data_dir, a.cot_tokens, tmp)
     outs, t_g = timed(lambda: [be.generate([r])[0] for r in greedy])

@@ -24,7 +24,7 @@ def fresh_db_url(kind: str, tmp_path) -> str:
 
 
 def answers_run(tmp_path, n_questions: int = 3, sources=("model", "physician")):
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     store = Store(tmp_path / "answers")
     for q in range(n_questions):
         for s in sources:

@@ -3,8 +3,8 @@
 import pytest
 
 from clinqa.data.records import MCQuestion
-from clinqa.runner import QuestionContext
-from clinqa.store import Store
+from clinqa.eval import SampleContext
+from clinqa.eval.store import Store
 from clinqa.strategies import StrategyConfig, make_strategy
 from clinqa.strategies.adaptive import AdaptiveRule, beta_confident, leader_certain, should_stop
 
@@ -35,7 +35,7 @@ def test_should_stop_never_exceeds_budget():
 def run(tmp_path, scripted, strategy, answers_for, rule):
     be = scripted(answers_for)
     cfg = StrategyConfig(n_samples=11, n_refine=33, adaptive=rule)
-    out = make_strategy(strategy, cfg).run(Q, [], QuestionContext(Store(tmp_path / strategy), be, Q.id, 1))
+    out = make_strategy(strategy, cfg).run(Q, [], SampleContext(Store(tmp_path / strategy), be, Q.id, 1))
     return out, be
 
 

@@ -20,7 +20,7 @@ from clinqa.analysis.simulate import StudyDesign, simulate_study, true_best
 from clinqa.analysis.table import Rating, ratings_from_store, read_ratings, write_ratings
 from clinqa.cli import app
 from clinqa.data.errors import DataError
-from clinqa.rating.rubric import load_rubric
+from clinqa.data.rubric import load_rubric
 
 RUBRIC = load_rubric()
 runner = CliRunner()
@@ -197,7 +197,7 @@ def test_long_table_round_trip_and_errors(tmp_path, sim):
 
 
 def test_ratings_from_store_unblind_sources(tmp_path):
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     s = Store(tmp_path / "run")
     for src in ("model", "doc"):
         s.save_answer(dict(qid="q1", source=src, dataset="liveqa", question="?", text=src, model=src, prompt="",
@@ -245,7 +245,7 @@ def test_cli_analyze_bad_file_names_the_line(tmp_path):
 
 def test_report_includes_bench_runs(tmp_path, sim):
     from clinqa.analysis.report import analyze, write_report
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     stores = []
     for name, correct in (("a", [1, 0, 0, 1]), ("b", [1, 1, 1, 1])):
         s = Store(tmp_path / name)

@@ -164,11 +164,11 @@ def test_llamacpp_loglik_predictions_equal_hf(smollm_llamacpp, data_dir, tmp_pat
     """The loglik strategy on 10 MedQA questions: llama.cpp (quantised weights) and hf (the same GGUF dequantised)
     pick the same option on every question, with scores close."""
     from clinqa.models import load_model
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
     runs = {}
     for key, be in (("llamacpp", smollm_llamacpp), ("hf", load_model("smollm2-135m-instruct"))):
-        runs[key] = run_bench(BenchConfig(dataset="medqa", strategy="loglik", limit=10, k_shot=1, seed=3,
-                                          run_dir=str(tmp_path / key), data_dir=str(data_dir)), backend=be).results()
+        runs[key] = run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", limit=10, k_shot=1, seed=3,
+                                          run_dir=str(tmp_path / key), data_dir=str(data_dir)), model=be).results()
     assert [r["qid"] for r in runs["llamacpp"]] == [r["qid"] for r in runs["hf"]]
     assert [r["prediction"] for r in runs["llamacpp"]] == [r["prediction"] for r in runs["hf"]]
     for a, b in zip(runs["llamacpp"], runs["hf"]):
@@ -224,7 +224,7 @@ def test_vllm_samples_differ_and_prefix_cache(tiny_model_dir):
 def test_llamacpp_bench_at_concurrency_4_batches_and_gives_the_same_results(smollm_llamacpp, data_dir, tmp_path):
     """`clinqa bench --concurrency 4` on llama.cpp: SC samples of 4 questions reach the backend in shared calls, and
     every prediction and sample text equals the one-question-at-a-time run."""
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
     sizes = []
     inner = smollm_llamacpp._generate
 
@@ -234,9 +234,9 @@ def test_llamacpp_bench_at_concurrency_4_batches_and_gives_the_same_results(smol
 
     smollm_llamacpp._generate = spy
     try:
-        runs = [run_bench(BenchConfig(dataset="medqa", strategy="sc", limit=4, n_samples=3, max_tokens=24, k_shot=1,
+        runs = [run_eval(config=EvalConfig(dataset="medqa", strategy="sc", limit=4, n_samples=3, max_tokens=24, k_shot=1,
                                       seed=7, concurrency=c, run_dir=str(tmp_path / f"c{c}"), data_dir=str(data_dir)),
-                          backend=smollm_llamacpp).results() for c in (1, 4)]
+                          model=smollm_llamacpp).results() for c in (1, 4)]
     finally:
         del smollm_llamacpp._generate
     key = lambda rows: [(r["qid"], r["prediction"], [s["text"] for s in r["samples"]]) for r in rows]  # noqa: E731

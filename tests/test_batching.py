@@ -8,9 +8,9 @@ import zlib
 
 import pytest
 
-from clinqa.batching import Batcher
+from clinqa.eval.batching import Batcher
 from clinqa.models.base import GenRequest
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 PROMPTS = ["Question: which drug?", "Question: a 45-year-old man presents with chest pain. What next?",
            "Q: x", "Question: a longer question about the kidney and its many functions in health and disease?"]
@@ -98,9 +98,9 @@ def test_batcher_raises_backend_errors_in_every_waiting_question():
 
 def _run(tiny_backend, data_dir, tmp_path, strategy, concurrency, **kw):
     kw = {"n_samples": 3, "n_refine": 4, **kw}
-    cfg = BenchConfig(dataset="medqa", strategy=strategy, model="tiny", limit=6, max_tokens=12, data_dir=str(data_dir),
+    cfg = EvalConfig(dataset="medqa", strategy=strategy, model="tiny", limit=6, max_tokens=12, data_dir=str(data_dir),
                       run_dir=str(tmp_path / f"{strategy}-{concurrency}"), concurrency=concurrency, **kw)
-    rows = run_bench(cfg, backend=tiny_backend).results()
+    rows = run_eval(config=cfg, model=tiny_backend).results()
     return {r["qid"]: (r["prediction"], [s["text"] for s in r["samples"]], r.get("scores")) for r in rows}
 
 
@@ -150,8 +150,8 @@ def test_autorate_batches_ratings_and_they_do_not_change(tiny_backend, data_dir,
     import shutil
 
     from clinqa.longform.answer import AnswerConfig, run_answers
-    from clinqa.longform.autorate import autorate
-    from clinqa.store import Store
+    from clinqa.judge.autorate import autorate
+    from clinqa.eval.store import Store
     run_answers(AnswerConfig(dataset="liveqa", limit=3, max_tokens=8, data_dir=str(data_dir),
                              run_dir=str(tmp_path / "answers")), backend=tiny_backend)
     raws = {}

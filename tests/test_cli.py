@@ -61,14 +61,14 @@ def test_real_embedded_model_answers_and_benches(tmp_path, data_dir):
     r = runner.invoke(app, ["bench", "--dataset", "pubmedqa", "--strategy", "fewshot", "--limit", "2",
                             "--data-dir", str(data_dir), "--run-dir", str(tmp_path / "real")])
     assert r.exit_code == 0, r.output
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     rows = Store(tmp_path / "real").results()
     assert len(rows) == 2 and all(r["samples"][0]["text"] for r in rows)
     assert Store(tmp_path / "real").run_info()["model"]["name"] == "smollm2-135m-instruct"
 
 
 def _answers(run_dir):
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     return [(r["qid"], r["text"]) for r in sorted(Store(run_dir).answers(), key=lambda r: r["qid"])]
 
 
@@ -100,7 +100,7 @@ def test_answer_kill_resume_then_consistency_and_autorate(tmp_path, tiny_model_d
     assert r.exit_code == 0 and "pair01" in r.output and "pairs flagged" in r.output
     r = runner.invoke(app, ["autorate", str(tmp_path / "full"), "--grader", str(tiny_model_dir), "--retries", "1"])
     assert r.exit_code == 0, r.output
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     ratings = Store(tmp_path / "full").ratings()
     assert len(ratings) == 24 and all(len(x["raw"]) == 2 for x in ratings if not x["ok"])
     assert "24 physician ratings" in r.output

@@ -1,4 +1,4 @@
-"""One config per command: the bench options and `BenchConfig` agree (names and defaults written once), a --config
+"""One config per command: the bench options and `EvalConfig` agree (names and defaults written once), a --config
 file sets options, the command line wins over it, and the resolved configuration is stored in the run."""
 
 import dataclasses
@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from clinqa.cli import app
 from clinqa.longform.answer import AnswerConfig, run_answers
-from clinqa.runner import BenchConfig
-from clinqa.store import Store
+from clinqa.eval import EvalConfig
+from clinqa.eval.store import Store
 
 runner = CliRunner()
 
@@ -20,7 +20,7 @@ def _params(command: str) -> dict:
     return {p.name: p for p in group.commands[command].params}
 
 
-@pytest.mark.parametrize("command,cls", [("bench", BenchConfig), ("answer", AnswerConfig)])
+@pytest.mark.parametrize("command,cls", [("bench", EvalConfig), ("answer", AnswerConfig)])
 def test_every_config_field_is_an_option_with_the_same_default(command, cls):
     params = _params(command)
     for f in dataclasses.fields(cls):

@@ -7,16 +7,16 @@ import numpy as np
 from typer.testing import CliRunner
 
 from clinqa.cli import app
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 runner = CliRunner()
 
 
 def test_knn_exemplars_are_the_nearest_pool_questions(tmp_path, tiny_backend, data_dir):
-    from clinqa.data import load
+    from clinqa.tasks import load
     from clinqa.strategies.knn import Embedder
-    store = run_bench(BenchConfig(dataset="mmlu_medical_genetics", strategy="knn", k_shot=2, limit=4,
-                                  run_dir=str(tmp_path / "r"), data_dir=str(data_dir)), backend=tiny_backend)
+    store = run_eval(config=EvalConfig(dataset="mmlu_medical_genetics", strategy="knn", k_shot=2, limit=4,
+                                  run_dir=str(tmp_path / "r"), data_dir=str(data_dir)), model=tiny_backend)
     pool = load("mmlu_medical_genetics", "dev", data_dir) + load("mmlu_medical_genetics", "val", data_dir)
     emb = Embedder()
     vectors = emb.encode([p.question for p in pool])
@@ -39,15 +39,15 @@ def test_exemplars_file_replaces_the_pool(tmp_path, tiny_model_dir, data_dir):
                             "--limit", "2", "--max-tokens", "4", "--model", str(tiny_model_dir), "--data-dir",
                             str(data_dir), "--run-dir", str(tmp_path / "r")])
     assert r.exit_code == 0, r.output
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     for row in Store(tmp_path / "r").results():
         assert row["meta"]["exemplars"] == ["mine-0", "mine-1"]
         assert "Zebra question number 1?" in row["prompts"]["cot"] and "Because reason 0." in row["prompts"]["cot"]
 
 
 def test_mmlu_exemplars_come_from_the_questions_own_subject(tmp_path, tiny_backend, data_dir):
-    store = run_bench(BenchConfig(dataset="mmlu", strategy="fewshot", limit=12, max_tokens=2,
-                                  run_dir=str(tmp_path / "r"), data_dir=str(data_dir)), backend=tiny_backend)
+    store = run_eval(config=EvalConfig(dataset="mmlu", strategy="fewshot", limit=12, max_tokens=2,
+                                  run_dir=str(tmp_path / "r"), data_dir=str(data_dir)), model=tiny_backend)
     rows = store.results()
     assert len({r["subject"] for r in rows}) > 2
     for r in rows:

@@ -19,9 +19,9 @@ def run_core(code: str) -> subprocess.CompletedProcess:
 
 
 def test_core_imports_and_bench_help_without_extras():
-    r = run_core("import clinqa.cli, clinqa.runner, clinqa.models.openai_backend, clinqa.report, clinqa.rating.cli\n"
+    r = run_core("import clinqa.cli, clinqa.eval, clinqa.models.openai_backend, clinqa.report, clinqa.cli.rate\n"
                  "assert all(sys.modules[m] is None for m in " + repr(BLOCKED) + ")\n"
-                 "from clinqa.extras import main\nmain(['bench', '--help'])")
+                 "from clinqa.cli import main\nmain(['bench', '--help'])")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "--strategy" in r.stdout and "--model" in r.stdout
 
@@ -31,7 +31,7 @@ def test_core_imports_and_bench_help_without_extras():
     (["rate", "serve", "--no-demo"], "rating", "uvicorn"),
 ])
 def test_a_command_that_needs_an_extra_says_which_in_one_line(tmp_path, argv, extra, module):
-    r = run_core(f"import os\nos.chdir({str(tmp_path)!r})\nfrom clinqa.extras import main\nmain({argv!r})")
+    r = run_core(f"import os\nos.chdir({str(tmp_path)!r})\nfrom clinqa.cli import main\nmain({argv!r})")
     assert r.returncode == 2, r.stderr[-3000:]
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr, r.stderr[-3000:]

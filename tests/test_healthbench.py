@@ -8,16 +8,17 @@ import pytest
 from typer.testing import CliRunner
 
 from clinqa.data.errors import DataError
-from clinqa.healthbench import (
-    SAMPLE,
-    RubricItem,
+from clinqa.data.loaders.healthbench import SAMPLE, RubricItem, load_examples
+from clinqa.eval import EvalConfig, GivenCompletions, run_eval
+from clinqa.eval.healthbench import (
+    HealthBenchScorer,
     example_metrics,
-    load_examples,
+    healthbench_metrics,
     parse_criteria_met,
-    run_healthbench,
-    score,
+    parse_rate,
 )
-from clinqa.healthbench_meta import MetaRow, balanced_f1, load_meta, meta_eval
+from clinqa.eval.healthbench import rubric_score as score
+from clinqa.eval.healthbench_meta import MetaRow, balanced_f1, load_meta, meta_eval
 
 META = SAMPLE.with_name("sample_meta_eval.jsonl")
 
@@ -48,8 +49,7 @@ def test_scores_follow_simple_evals():
              RubricItem("c", -5, ("axis:accuracy",))]
     assert score(items, [True, False, True]) == pytest.approx((10 - 5) / 15)
     assert score(items, [False, False, True]) == pytest.approx(-5 / 15)          # an example may go below 0
-    from clinqa.healthbench import Example
-    m = example_metrics(Example("p", [], items, ["theme:x"]), [True, True, False])
+    m = example_metrics(items, ["theme:x"], [True, True, False])
     assert m["overall_score"] == 1.0 and m["theme:x"] == 1.0
     assert m["axis:accuracy"] == 1.0 and m["axis:completeness"] == 1.0
     assert parse_criteria_met('```json\n{"explanation": "ok", "criteria_met": false}\n```') is False
@@ -57,17 +57,21 @@ def test_scores_follow_simple_evals():
         parse_criteria_met('{"criteria_met": "yes"}')
 
 
-def test_grading_with_a_scripted_grader_reports_scores_and_parse_rate(scripted):
+def test_grading_with_a_scripted_grader_reports_scores_and_parse_rate(scripted, tmp_path):
     def respond(req, i):
         if "Mentions noting the time" in req.prompt:
             return "I think it is met."                                             # never parses
         return json.dumps({"explanation": "-", "criteria_met": "[-" not in req.prompt.split("# Rubric item")[1]})
-    res = run_healthbench(load_examples(), scripted(respond), retries=1, n_boot=200)
-    assert res.criteria == 13 and res.parsed == 12 and res.parse_rate == pytest.approx(12 / 13)
+    store = run_eval("healthbench", scripted(respond), EvalConfig(run_dir=str(tmp_path / "hb")),
+                     solver=GivenCompletions(), scorers=[HealthBenchScorer(retries=1)])
+    rows = store.results()
+    assert len(rows) == 3                              # the example without an ideal completion has nothing to grade
+    assert parse_rate(rows) == (12, 13)
+    metrics = healthbench_metrics(rows, n_boot=200)
     # example 1 has an unparsed criterion: left out; examples 3 and 4 meet all positive, no negative criteria
-    overall, n = res.metrics["overall_score"]
+    overall, n = metrics["overall_score"]
     assert n == 2 and overall.estimate == 1.0
-    assert res.metrics["theme:global_health"][0].estimate == 1.0 and "theme:emergency_referrals" not in res.metrics
+    assert metrics["theme:global_health"][0].estimate == 1.0 and "theme:emergency_referrals" not in metrics
 
 
 def test_meta_eval_matches_simple_evals_pairwise_f1():
@@ -88,18 +92,22 @@ def test_meta_eval_matches_simple_evals_pairwise_f1():
 
 
 def test_healthbench_commands(monkeypatch, scripted, tmp_path):
-    import clinqa.analysis.judge_cli_more as more
+    import clinqa.cli.judge_run as more
+    import clinqa.eval.run as run
     from clinqa.cli import app
     monkeypatch.setattr(more, "_load", lambda name: scripted(lambda r, i: '{"criteria_met": true}'))
+    monkeypatch.setattr(run, "load_model", lambda name, **kw: scripted(lambda r, i: '{"criteria_met": true}'))
     runner = CliRunner()
-    r = runner.invoke(app, ["judge", "healthbench", "sample", "--grader", "x", "--out", str(tmp_path / "o.json")])
+    r = runner.invoke(app, ["judge", "healthbench", "sample", "--grader", "x", "--out", str(tmp_path / "o.json"),
+                            "--run-dir", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
     assert "parse rate: 13/13" in r.output and "overall_score" in r.output
     assert json.loads((tmp_path / "o.json").read_text())["metrics"]["overall_score"][3] == 3
     r = runner.invoke(app, ["judge", "healthbench-meta", "sample", "--grader", "x"])
     assert r.exit_code == 0 and "8/8 criteria parsed" in r.output
-    r = runner.invoke(app, ["judge", "healthbench", str(tmp_path / "none.jsonl"), "--grader", "x"])
-    assert r.exit_code == 2 and "none.jsonl: no such file" in r.output
+    r = runner.invoke(app, ["judge", "healthbench", str(tmp_path / "none.jsonl"), "--grader", "x",
+                            "--run-dir", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "none.jsonl: file not found" in r.output
 
 
 def test_bench_runs_healthbench_as_a_task(tiny_model_dir):
@@ -107,9 +115,9 @@ def test_bench_runs_healthbench_as_a_task(tiny_model_dir):
     from typer.testing import CliRunner
 
     from clinqa.cli import app
-    from clinqa.healthbench import SAMPLE, load_examples
     first = load_examples(SAMPLE)[0]
-    r = CliRunner().invoke(app, ["bench", "--task", "healthbench", "--model", str(tiny_model_dir), "--limit", "1"])
+    r = CliRunner().invoke(app, ["bench", "--task", "healthbench", "--model", str(tiny_model_dir), "--limit", "1",
+                                 "--order", "id", "--max-tokens", "8"])
     assert r.exit_code == 0, r.output
     assert "HealthBench (1 examples)" in r.output
     assert f"/{len(first.rubrics)} criteria" in r.output      # every criterion of the one example was graded
@@ -118,7 +126,7 @@ def test_bench_runs_healthbench_as_a_task(tiny_model_dir):
 def test_criteria_are_graded_in_one_call_per_round_and_as_one_at_a_time(scripted):
     """Every case's first attempt goes out in one generate call, retries only for the unparsed ones; each case's
     grade and raw replies equal grading it alone."""
-    from clinqa.healthbench import grade_criteria, grade_criterion
+    from clinqa.eval.healthbench import grade_criteria, grade_criterion
 
     def respond(req, i):      # criteria mentioning "vague" are answered in prose at the greedy attempt
         if "vague" in req.prompt and req.temperature == 0:

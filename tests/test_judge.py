@@ -13,7 +13,7 @@ from clinqa.analysis.judged import judged_estimates
 from clinqa.analysis.report import analyze, number_rows, write_report
 from clinqa.analysis.table import Rating, write_ratings
 from clinqa.cli import app
-from clinqa.rating.rubric import load_rubric
+from clinqa.data.rubric import load_rubric
 
 RB = load_rubric()
 AX = {a.key: a for k in ("physician", "lay", "pairwise") for a in RB.axes(k)}

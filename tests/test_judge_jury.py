@@ -6,12 +6,12 @@ import json
 import pytest
 
 from clinqa.analysis.judge import judge_card
-from clinqa.analysis.judge_probes import position_swap
+from clinqa.judge.position import position_swap
 from clinqa.analysis.table import Rating, ratings_from_store
-from clinqa.longform.jury import autorate_jury, combine_values, jury_ratings
+from clinqa.judge.jury import autorate_jury, combine_values, jury_ratings
 from clinqa.models.base import GenRequest
-from clinqa.rating.rubric import load_rubric
-from clinqa.store import Store
+from clinqa.data.rubric import load_rubric
+from clinqa.eval.store import Store
 
 RB = load_rubric()
 AX = {a.key: a for k in ("physician", "lay", "pairwise") for a in RB.axes(k)}
@@ -104,8 +104,8 @@ def test_select_from_jury_disagreement_and_position_probe(store, tmp_path):
 
 
 def test_grader_requests_carry_the_json_schema_where_the_backend_constrains():
-    from clinqa.healthbench import grade_criterion
-    from clinqa.longform.autorate import grade
+    from clinqa.eval.healthbench import grade_criterion
+    from clinqa.judge.autorate import grade
     from clinqa.models.base import Backend
 
     class Constraining(Backend):
@@ -166,7 +166,7 @@ def test_autorate_command_runs_a_jury_with_several_graders(tmp_path, tiny_model_
 
     from clinqa.cli import app
     from clinqa.longform.answer import AnswerConfig, run_answers
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     run_answers(AnswerConfig(dataset="adversarial_general", model="tiny", limit=2, max_tokens=4,
                              run_dir=str(tmp_path / "a")), backend=tiny_backend)
     second = tmp_path / "tiny-2"

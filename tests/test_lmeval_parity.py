@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 lm_eval = pytest.importorskip("lm_eval")
 
@@ -32,8 +32,8 @@ def test_loglik_predictions_equal_lm_eval(tmp_path, tiny_model_dir, tiny_backend
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    store = run_bench(BenchConfig(dataset="medqa", strategy="loglik", limit=25, k_shot=2,
-                                  run_dir=str(tmp_path / "run"), data_dir=str(data_dir)), backend=tiny_backend)
+    store = run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", limit=25, k_shot=2,
+                                  run_dir=str(tmp_path / "run"), data_dir=str(data_dir)), model=tiny_backend)
     rows = store.results()
     docs = tmp_path / "docs.jsonl"
     with docs.open("w") as fh:

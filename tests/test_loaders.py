@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from clinqa.data import DataError, load
+from clinqa.data import DataError
+from clinqa.tasks import load
 from clinqa.data.loaders.hub import rows_to_records
 from clinqa.data.loaders.liveqa import load_liveqa
 from clinqa.data.loaders.medicationqa import load_medicationqa

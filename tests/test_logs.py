@@ -10,12 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from clinqa.cli import app
-from clinqa.runner import BenchConfig, run_bench
-from clinqa.store import Store
+from clinqa.eval import EvalConfig, run_eval
+from clinqa.eval.store import Store
 
 @pytest.fixture
 def bench_run(tmp_path, data_dir, scripted):
-    from clinqa.data import load
+    from clinqa.tasks import load
     gold = {q.question: q.answer for q in load("medqa", "test", str(data_dir))}
 
     def reply(r, i):        # right on every other question, one unparseable sample in each vote
@@ -24,9 +24,9 @@ def bench_run(tmp_path, data_dir, scripted):
         letter = right if len(q) % 2 else "ABCD"[("ABCD".index(right) + 1) % 4]
         return ["Explanation: because. Answer: ({})", "so the answer is ({})", "I am not sure."][i].format(letter)
     be = scripted(reply)
-    cfg = BenchConfig(dataset="medqa", strategy="sc", n_samples=3, limit=5, run_dir=str(tmp_path / "run"),
+    cfg = EvalConfig(dataset="medqa", strategy="sc", n_samples=3, limit=5, run_dir=str(tmp_path / "run"),
                       data_dir=str(data_dir))
-    return run_bench(cfg, backend=be)
+    return run_eval(config=cfg, model=be)
 
 
 def test_inspect_export_reads_back_with_inspects_reader(bench_run, tmp_path):

@@ -4,16 +4,17 @@ import json
 
 import pytest
 
-from clinqa.data import DataError, load
+from clinqa.data import DataError
+from clinqa.tasks import load
 from clinqa.data.loaders.questions import load_question_file
 from clinqa.analysis.table import Rating
-from clinqa.longform.agreement import agreement, cohen_kappa
+from clinqa.analysis.agreement import agreement, cohen_kappa
 from clinqa.longform.answer import AnswerConfig, import_answers, run_answers
-from clinqa.longform.autorate import GradeParseError, autorate, grade, parse_grade
+from clinqa.judge.autorate import GradeParseError, autorate, grade, parse_grade
 from clinqa.longform.consistency import check_pairs, similarity
 from clinqa.tasks.multimedqa import multimedqa140, multimedqa1066, normalise
-from clinqa.rating.rubric import load_rubric
-from clinqa.store import Store
+from clinqa.data.rubric import load_rubric
+from clinqa.eval.store import Store
 
 RUBRIC = load_rubric()
 

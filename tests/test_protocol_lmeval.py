@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 from clinqa.strategies.exemplars import read_exemplar_file
 
 lm_eval = pytest.importorskip("lm_eval")
@@ -41,7 +41,7 @@ CASES = {
 
 
 def write_task(folder: Path, dataset: str, rows: list[dict], data_dir: Path) -> str:
-    from clinqa.data.registry import load
+    from clinqa.tasks import load
     upstream, convert, k, pool = CASES[dataset]
     qs = {q.id: q for q in load(dataset, None, data_dir)}
     test = folder / f"{dataset}-test.jsonl"
@@ -72,8 +72,8 @@ def test_lm_eval_protocol_predictions_equal_lm_eval(dataset, tmp_path, tiny_mode
     from lm_eval.tasks import TaskManager
 
     k = CASES[dataset][2]
-    store = run_bench(BenchConfig(dataset=dataset, strategy="loglik", protocol="lm-eval", limit=N, k_shot=k,
-                                  run_dir=str(tmp_path / "run"), data_dir=str(data_dir)), backend=tiny_backend)
+    store = run_eval(config=EvalConfig(dataset=dataset, strategy="loglik", protocol="lm-eval", limit=N, k_shot=k,
+                                  run_dir=str(tmp_path / "run"), data_dir=str(data_dir)), model=tiny_backend)
     rows = store.results()
     assert len(rows) == N
     (tmp_path / "task").mkdir()

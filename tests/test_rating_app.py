@@ -14,7 +14,7 @@ from clinqa.rating import actions
 from clinqa.rating.app import create_app
 from clinqa.rating.auth import create_user
 from clinqa.rating.db import assignments, ratings
-from clinqa.rating.rubric import load_rubric
+from clinqa.data.rubric import load_rubric
 from clinqa.rating.study import StudyConfig, balanced_assignment, create_study, export_rows
 from rating_helpers import DB_PARAMS, PASSWORD, answers_run, csrf_of, fresh_db_url, login
 

@@ -15,7 +15,7 @@ import pytest
 
 from clinqa.rating.app import create_app
 from clinqa.rating.auth import create_user
-from clinqa.rating.rubric import load_rubric
+from clinqa.data.rubric import load_rubric
 from rating_helpers import DB_PARAMS, PASSWORD, answers_run, fresh_db_url, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -217,7 +217,7 @@ def test_values_echoed_in_errors_are_escaped_and_headers_are_on_every_response(e
 
 
 def test_export_neutralises_spreadsheet_formulas(tmp_path):
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     app = create_app(f"sqlite:///{tmp_path / 'f.sqlite'}")
     engine = app.state.engine
     auth.create_user(engine, "boss", PASSWORD, is_admin=True)

@@ -13,7 +13,7 @@ from clinqa.analysis.power import Design, power
 from clinqa.analysis.simulate import simulate_study
 from clinqa.analysis.table import Rating
 from clinqa.cli import app as cli
-from clinqa.rating.rubric import Rubric, load_rubric
+from clinqa.data.rubric import Rubric, load_rubric
 
 RUBRIC = load_rubric()
 

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from clinqa.rating import actions, adjudication, auth, dashboard
 from clinqa.rating.app import create_app
 from clinqa.rating.db import assignments, items, make_engine, ratings
-from clinqa.rating.rubric import load_rubric
+from clinqa.data.rubric import load_rubric
 from clinqa.rating.study import StudyConfig, create_study, export_rows
 from rating_helpers import DB_PARAMS, PASSWORD, answers_run, csrf_of, fresh_db_url, login
 

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from clinqa.runner import BenchConfig, plan_questions, run_bench
-from clinqa.store import Store
+from clinqa.eval import EvalConfig, StrategySolver, plan_samples, run_eval
+from clinqa.tasks import get_task
+from clinqa.eval.store import Store
 
 
 def bench_cmd(model_dir, run_dir, data_dir, limit=6, concurrency=1):
@@ -60,35 +61,37 @@ def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny_model_dir, dat
 
 
 def test_resume_recomputes_nothing(tmp_path, tiny_backend, data_dir, scripted):
-    cfg = BenchConfig(dataset="medqa", strategy="fewshot", limit=3, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
-    run_bench(cfg, backend=tiny_backend)
+    cfg = EvalConfig(dataset="medqa", strategy="fewshot", limit=3, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
+    run_eval(config=cfg, model=tiny_backend)
     be = scripted(lambda r, i: "(A)")
-    store = run_bench(cfg, backend=be)
+    store = run_eval(config=cfg, model=be)
     assert be.requests == [] and len(store.results()) == 3
 
 
 def test_changed_config_is_refused(tmp_path, tiny_backend, data_dir):
-    cfg = BenchConfig(dataset="medqa", strategy="fewshot", limit=2, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
-    run_bench(cfg, backend=tiny_backend)
+    cfg = EvalConfig(dataset="medqa", strategy="fewshot", limit=2, run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
+    run_eval(config=cfg, model=tiny_backend)
     cfg.temperature = 0.3
     with pytest.raises(ValueError, match="different configuration.*temperature"):
-        run_bench(cfg, backend=tiny_backend)
+        run_eval(config=cfg, model=tiny_backend)
 
 
 def test_exemplars_are_never_evaluated(data_dir):
-    from clinqa.data import load
+    from clinqa.tasks import load
     pool = load("pubmedqa", "train", data_dir)[:3]
-    plan = plan_questions(BenchConfig(dataset="pubmedqa", split="train", data_dir=str(data_dir)), pool)
-    assert plan.excluded == 3 and not {q.id for q in plan.questions} & {e.id for e in pool}
-    assert len(plan.questions) == 497
+    cfg = EvalConfig(dataset="pubmedqa", split="train", data_dir=str(data_dir))
+    solver = StrategySolver(None, None, 0, pool)
+    samples = plan_samples(cfg, solver.excluded_ids(get_task("pubmedqa"), []))
+    assert not {q.id for q in samples} & {e.id for e in pool}
+    assert len(samples) == 497
 
 
 def test_metrics_and_report(tmp_path, tiny_backend, data_dir):
     from clinqa.metrics import run_metrics
     from clinqa.report import write_html
-    cfg = BenchConfig(dataset="mmlu", strategy="loglik", limit=12, order="random", run_dir=str(tmp_path / "r"),
+    cfg = EvalConfig(dataset="mmlu", strategy="loglik", limit=12, order="random", run_dir=str(tmp_path / "r"),
                       data_dir=str(data_dir))
-    store = run_bench(cfg, backend=tiny_backend)
+    store = run_eval(config=cfg, model=tiny_backend)
     res = store.results()
     m = run_metrics(res)
     assert m[0].n == 12 and m[0].correct == sum(r["correct"] for r in res)
@@ -101,7 +104,7 @@ def test_metrics_and_report(tmp_path, tiny_backend, data_dir):
 
 def test_concurrency_gives_the_same_results(tmp_path, tiny_backend, data_dir):
     base = dict(dataset="medqa", strategy="sc", limit=6, n_samples=3, max_tokens=12, data_dir=str(data_dir))
-    a = run_bench(BenchConfig(**base, run_dir=str(tmp_path / "a")), backend=tiny_backend)
-    b = run_bench(BenchConfig(**base, run_dir=str(tmp_path / "b"), concurrency=3), backend=tiny_backend)
+    a = run_eval(config=EvalConfig(**base, run_dir=str(tmp_path / "a")), model=tiny_backend)
+    b = run_eval(config=EvalConfig(**base, run_dir=str(tmp_path / "b"), concurrency=3), model=tiny_backend)
     key = lambda s: [(r["qid"], r["prediction"], [x["text"] for x in r["samples"]]) for r in s.results()]  # noqa: E731
     assert key(a) == key(b) and [r["position"] for r in b.results()] == list(range(6))

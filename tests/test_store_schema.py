@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from clinqa.store import DB_NAME, Store
-from clinqa.store_schema import SCHEMA_VERSION, StoreVersionError, schema_version
+from clinqa.eval.store import DB_NAME, Store
+from clinqa.eval.store_schema import SCHEMA_VERSION, StoreVersionError, schema_version
 
 # the layout of clinqa's first results store (commit 2eb52be): no answers/ratings tables, no user_version;
 # `results` here also lacks the `scores` column, to exercise adding a column

@@ -4,8 +4,8 @@ import itertools
 
 from clinqa.data.records import MCQuestion
 from clinqa.prompts import COT_LEAD, ER_SUFFIX
-from clinqa.runner import QuestionContext
-from clinqa.store import Store
+from clinqa.eval import SampleContext
+from clinqa.eval.store import Store
 from clinqa.strategies import StrategyConfig, make_strategy
 from clinqa.strategies.shuffle import permutations
 from clinqa.strategies.vote import plurality, tally
@@ -16,7 +16,7 @@ EX = [MCQuestion(f"e{i}", f"ex {i}?", {"A": "x", "B": "y", "C": "z", "D": "w"}, 
 
 
 def ctx(tmp_path, backend):
-    return QuestionContext(Store(tmp_path / "run"), backend, Q.id, 7)
+    return SampleContext(Store(tmp_path / "run"), backend, Q.id, 7)
 
 
 def test_plurality_and_ties():

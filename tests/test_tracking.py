@@ -4,15 +4,15 @@ and TensorBoard (read back through TensorBoard's event reader); `tune --report-t
 import pytest
 
 from clinqa.metrics import run_metrics
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 from clinqa.tracking import report_run
 
 
 @pytest.fixture
 def bench_run(tmp_path, data_dir, scripted):
-    cfg = BenchConfig(dataset="medqa", strategy="fewshot", limit=6, run_dir=str(tmp_path / "runs" / "r1"),
+    cfg = EvalConfig(dataset="medqa", strategy="fewshot", limit=6, run_dir=str(tmp_path / "runs" / "r1"),
                       data_dir=str(data_dir))
-    return run_bench(cfg, backend=scripted(lambda r, i: "(B)" if len(r.prompt) % 2 else "(C)"))
+    return run_eval(config=cfg, model=scripted(lambda r, i: "(B)" if len(r.prompt) % 2 else "(C)"))
 
 
 def test_bench_run_to_mlflow_local_store(bench_run, tmp_path, monkeypatch):

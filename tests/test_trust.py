@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from clinqa.cli import app
 from clinqa.data.errors import DataError
 from clinqa.tasks import get_task
-from clinqa.runner import BenchConfig, plan_questions, run_bench
+from clinqa.eval import EvalConfig, plan_samples, run_eval
 from clinqa.strategies import StrategyConfig, make_strategy
 
 runner = CliRunner()
@@ -18,27 +18,27 @@ MISSING_MODEL = "/nonexistent/model-that-must-never-load"
 
 def test_pubmedqa_limit_is_not_sorted_by_label(data_dir):
     """The test ground truth lists 276 yes, then no, then maybe: a limit must still see all three labels."""
-    plan = plan_questions(BenchConfig(dataset="pubmedqa", limit=30, data_dir=str(data_dir)), [])
-    assert {q.answer for q in plan.questions} == {"A", "B", "C"}
-    by_id = plan_questions(BenchConfig(dataset="pubmedqa", limit=30, order="id", data_dir=str(data_dir)), [])
-    assert len({q.answer for q in by_id.questions}) >= 2
-    assert [int(q.id) for q in by_id.questions] == sorted(int(q.id) for q in by_id.questions)
+    plan = plan_samples(EvalConfig(dataset="pubmedqa", limit=30, data_dir=str(data_dir)))
+    assert {q.target for q in plan} == {"A", "B", "C"}
+    by_id = plan_samples(EvalConfig(dataset="pubmedqa", limit=30, order="id", data_dir=str(data_dir)))
+    assert len({q.target for q in by_id}) >= 2
+    assert [int(q.id) for q in by_id] == sorted(int(q.id) for q in by_id)
 
 
 def test_a_larger_limit_is_a_prefix_extension(data_dir):
-    small = plan_questions(BenchConfig(dataset="medqa", limit=20, data_dir=str(data_dir)), [])
-    large = plan_questions(BenchConfig(dataset="medqa", limit=50, data_dir=str(data_dir)), [])
-    assert [q.id for q in large.questions[:20]] == [q.id for q in small.questions]
-    other_seed = plan_questions(BenchConfig(dataset="medqa", limit=20, seed=7, data_dir=str(data_dir)), [])
-    assert [q.id for q in other_seed.questions] != [q.id for q in small.questions]
+    small = plan_samples(EvalConfig(dataset="medqa", limit=20, data_dir=str(data_dir)))
+    large = plan_samples(EvalConfig(dataset="medqa", limit=50, data_dir=str(data_dir)))
+    assert [q.id for q in large[:20]] == [q.id for q in small]
+    other_seed = plan_samples(EvalConfig(dataset="medqa", limit=20, seed=7, data_dir=str(data_dir)))
+    assert [q.id for q in other_seed] != [q.id for q in small]
 
 
 def test_extending_a_finished_run_reuses_its_questions(tmp_path, data_dir, scripted):
     base = dict(dataset="medqa", strategy="fewshot", run_dir=str(tmp_path / "r"), data_dir=str(data_dir))
     first = scripted(lambda r, i: " (B)")
-    run_bench(BenchConfig(**base, limit=3), backend=first)
+    run_eval(config=EvalConfig(**base, limit=3), model=first)
     second = scripted(lambda r, i: " (B)")
-    store = run_bench(BenchConfig(**base, limit=5), backend=second)
+    store = run_eval(config=EvalConfig(**base, limit=5), model=second)
     assert len(first.requests) == 3 and len(second.requests) == 2, "the 3 finished questions are not redone"
     assert len(store.results()) == 5
 
@@ -128,7 +128,7 @@ class _Ctx:
 
 @pytest.mark.parametrize("with_answers", [False, True])
 def test_er_stage_two_strips_answer_statements_unless_asked(with_answers, data_dir):
-    from clinqa.data import load
+    from clinqa.tasks import load
     q = load("medqa", None, data_dir)[0]
     stage1 = ["Heparin acts at once. Correct Answer: B because it is immediate.",
               "The anticoagulant matters.\nThe answer is (C).", "Weighing it up. answer would be:\nD)"]

@@ -44,7 +44,7 @@ def test_without_replacement_and_epochs(data_dir):
 
 
 def test_user_answers_enable_healthsearchqa(tmp_path, data_dir):
-    from clinqa.data import load
+    from clinqa.tasks import load
     qs = load("healthsearchqa", "test", data_dir)[:400]
     f = tmp_path / "answers.jsonl"
     f.write_text("\n".join(json.dumps({"question": q.question, "answer": f"answer {i}"}) for i, q in enumerate(qs)))
@@ -104,16 +104,16 @@ def test_packing_and_full_finetune_run(tmp_path, tiny_model_dir, data_dir):
 
 
 def test_contamination_guard(tmp_path, tiny_model_dir, data_dir):
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
     from clinqa.tune.train import train
     out = train(_cfg(tmp_path / "t", tiny_model_dir, data_dir, max_steps=1, save_steps=10))
     trained = set(json.loads((out / "training_ids.json").read_text())["medqa"])
-    cfg = BenchConfig(dataset="medqa", strategy="loglik", model=str(out), limit=20, data_dir=str(data_dir),
+    cfg = EvalConfig(dataset="medqa", strategy="loglik", model=str(out), limit=20, data_dir=str(data_dir),
                       run_dir=str(tmp_path / "contaminated"))
     with pytest.warns(UserWarning, match="contamination"):
-        store = run_bench(cfg)
+        store = run_eval(config=cfg)
     n_overlap = len({r["qid"] for r in store.results()} & trained)
     assert n_overlap > 0 and store.run_info()["model"]["trained_overlap"] == n_overlap
-    clean = run_bench(BenchConfig(dataset="medqa", strategy="loglik", model=str(out), limit=20, data_dir=str(data_dir),
+    clean = run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", model=str(out), limit=20, data_dir=str(data_dir),
                                   exclude_trained=str(out), run_dir=str(tmp_path / "clean")))
     assert not {r["qid"] for r in clean.results()} & trained and len(clean.results()) == 20

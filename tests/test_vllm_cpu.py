@@ -128,9 +128,9 @@ def test_vllm_prefix_cache_is_used_and_reported(checks):
 
 
 def test_vllm_loglik_equals_hf_on_20_medqa_questions(checks, hf_backend, data_dir, tmp_path):
-    from clinqa.runner import BenchConfig, run_bench
-    hf = run_bench(BenchConfig(dataset="medqa", strategy="loglik", limit=20, k_shot=0, seed=3, run_dir=str(tmp_path),
-                               data_dir=str(data_dir)), backend=hf_backend).results()
+    from clinqa.eval import EvalConfig, run_eval
+    hf = run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", limit=20, k_shot=0, seed=3, run_dir=str(tmp_path),
+                               data_dir=str(data_dir)), model=hf_backend).results()
     vl = checks["loglik"]
     assert len(vl) == 20 and [r["qid"] for r in vl] == [r["qid"] for r in hf]
     assert [r["prediction"] for r in vl] == [r["prediction"] for r in hf]
@@ -150,7 +150,7 @@ def _bench_args(model: str, run_dir: Path, data_dir: Path, concurrency: int) -> 
 
 
 def _store_results(run_dir: Path) -> list[dict]:
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     return Store(run_dir).results()
 
 
@@ -177,10 +177,10 @@ def test_vllm_cot_bench_same_predictions_at_concurrency_1_and_50(cot_runs):
 
 
 def test_vllm_cot_greedy_answers_equal_hf(cot_runs, hf_backend, data_dir, tmp_path):
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
     n = 4                                      # hf decodes one question at a time here: 4 are enough to compare
-    hf = run_bench(BenchConfig(dataset="medqa", strategy="cot", limit=n, max_tokens=COT_TOKENS, seed=5,
-                               run_dir=str(tmp_path), data_dir=str(data_dir)), backend=hf_backend).results()
+    hf = run_eval(config=EvalConfig(dataset="medqa", strategy="cot", limit=n, max_tokens=COT_TOKENS, seed=5,
+                               run_dir=str(tmp_path), data_dir=str(data_dir)), model=hf_backend).results()
     vl = cot_runs[1]["results"][:n]
     assert [r["qid"] for r in vl] == [r["qid"] for r in hf]
     assert [r["prompts"] for r in vl] == [r["prompts"] for r in hf], "both engines get the same rendered prompts"

@@ -32,7 +32,7 @@ def data_parallel(model: str) -> dict:
 def main(model: str, data_dir: str, run_dir: str) -> dict:
     from clinqa.models.base import GenRequest
     from clinqa.models.vllm_backend import VLLMBackend
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
 
     t0 = time.perf_counter()
     be = VLLMBackend(model, dtype="float32", enforce_eager=True, max_model_len=4096)
@@ -67,8 +67,8 @@ def main(model: str, data_dir: str, run_dir: str) -> dict:
 
     # loglik strategy on 20 MedQA questions (predictions and option scores, compared with hf by the test)
     t = time.perf_counter()
-    store = run_bench(BenchConfig(dataset="medqa", strategy="loglik", limit=20, k_shot=0, seed=3,
-                                  run_dir=f"{run_dir}/loglik", data_dir=data_dir), backend=be)
+    store = run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", limit=20, k_shot=0, seed=3,
+                                  run_dir=f"{run_dir}/loglik", data_dir=data_dir), model=be)
     out["loglik"] = [{"qid": r["qid"], "prediction": r["prediction"], "scores": r["scores"]} for r in store.results()]
     out["loglik_seconds"] = time.perf_counter() - t
     out["describe"] = be.describe()

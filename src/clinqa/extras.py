@@ -1,5 +1,5 @@
-"""The optional parts of clinqa (pip extras), and the `clinqa` console entry point that turns a missing one into a
-single line naming the extra to install (`pip install 'clinqa[tune]'`) instead of a traceback.
+"""The optional parts of clinqa (pip extras), and the one-line message that names the extra to install
+(`pip install 'clinqa[tune]'`) for a missing one instead of a traceback (`clinqa.cli.main` prints it).
 
 The core (`pip install clinqa`) runs benchmarks, reports and analyses on local models and OpenAI-compatible servers;
 `tune` (TRL, PEFT, datasets), `rating` (the FastAPI rating app), `hub`, `llamacpp`, `vllm`, `postgres`, `logs` and
@@ -10,7 +10,6 @@ a ModuleNotFoundError when the command runs; `main` maps the missing module to i
 from __future__ import annotations
 
 import importlib.util
-import sys
 
 EXTRAS = {
     "tune": ("trl", "peft", "datasets"),
@@ -60,17 +59,3 @@ def message(exc: ModuleNotFoundError, argv: list[str]) -> str | None:
         words.append(a)
     command = " ".join(["clinqa", *words])
     return f"{command} needs {root} (not installed): pip install 'clinqa[{extra}]'"
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The `clinqa` command: the Typer app, with a missing extra reported in one line (exit status 2)."""
-    from clinqa.cli import app
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        app(argv, prog_name="clinqa")
-    except ModuleNotFoundError as e:
-        line = message(e, argv)
-        if line is None:
-            raise
-        print(f"error: {line}", file=sys.stderr)
-        sys.exit(2)

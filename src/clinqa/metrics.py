@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from clinqa.stats import Interval, PairedComparison, bootstrap_mean, clopper_pearson, paired_compare
-from clinqa.store import Store
+from clinqa.eval.store import Store
 
 
 @dataclass

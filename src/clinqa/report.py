@@ -12,7 +12,7 @@ from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
 from clinqa.metrics import GroupMetrics, letter_distribution, order_note, run_metrics
-from clinqa.store import Store
+from clinqa.eval.store import Store
 
 
 def _parts(store: Store) -> tuple[str, str, str]:

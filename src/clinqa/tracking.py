@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from clinqa.metrics import run_metrics
-from clinqa.store import Store
+from clinqa.eval.store import Store
 
 log = logging.getLogger(__name__)
 TRACKERS = ("mlflow", "wandb", "tensorboard", "none")

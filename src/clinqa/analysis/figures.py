@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from clinqa.analysis.independent import AxisSource  # noqa: E402
 from clinqa.analysis.pairwise import Preference  # noqa: E402
-from clinqa.rating.rubric import Axis  # noqa: E402
+from clinqa.data.rubric import Axis  # noqa: E402
 
 COLORS = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860"]
 

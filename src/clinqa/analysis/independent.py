@@ -16,7 +16,7 @@ from statsmodels.stats.multitest import multipletests
 
 from clinqa.analysis.resampling import N_RESAMPLES, cluster_bootstrap, permutation_test
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 from clinqa.stats import Interval
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clinqa.analysis.table import Rating, unblind
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 from clinqa.stats import Interval
 
 JUDGE_PREFIXES = ("auto:", "jury:")

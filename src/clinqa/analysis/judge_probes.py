@@ -6,9 +6,8 @@
   more than physicians do.
 - self-preference: when the judge is also one of the answering models, the judge-minus-physician gap on its own
   answers minus the gap on the other sources' answers (bootstrap 95% interval over answers).
-- position (pairwise): the share of the judge's non-tie choices that picked "Answer 1" (physicians' share beside it),
-  and, given a grader backend, a swap test: each pair graded in both orders, the share of axes where the un-blinded
-  choice survives the swap.
+- position (pairwise): the share of the judge's non-tie choices that picked "Answer 1" (physicians' share beside it);
+  the swap test that asks a grader again is `clinqa.judge.position`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from scipy import stats
 
 from clinqa.analysis.judge import split_judge
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 
 
 def _per_item(ratings, axes, kind):
@@ -104,25 +103,3 @@ def first_position_share(ratings: list[Rating]) -> dict[str, tuple[float, int]]:
         if picks:
             out[name] = (float(np.mean(picks)), len(picks))
     return out
-
-
-def position_swap(backend, axes: tuple[Axis, ...], pairs: list[tuple[str, str, str]], seed: int = 0,
-                  retries: int = 1) -> dict:
-    """Grade each (question, answer A, answer B) as A|B and B|A. Returns {axis: share consistent}, plus "parsed"
-    (pairs where both orders parsed) and "first" (share of non-tie choices that picked Answer 1)."""
-    from clinqa.longform.autorate import grade
-    same, first, parsed = defaultdict(list), [], 0
-    for i, (q, a, b) in enumerate(pairs):
-        g1 = grade(backend, "pairwise", axes, q, [a, b], seed=seed + i, retries=retries)
-        g2 = grade(backend, "pairwise", axes, q, [b, a], seed=seed + i, retries=retries)
-        if g1.values is None or g2.values is None:
-            continue
-        parsed += 1
-        swap = {"Answer 1": "Answer 2", "Answer 2": "Answer 1", "Tie": "Tie"}
-        for ax in axes:
-            v1, v2 = g1.values[ax.key], g2.values[ax.key]
-            same[ax.key].append(v1 == swap[v2])
-            first += [v == "Answer 1" for v in (v1, v2) if v != "Tie"]
-    res = {k: float(np.mean(v)) for k, v in same.items()}
-    res.update(parsed=parsed, n=len(pairs), first=float(np.mean(first)) if first else float("nan"))
-    return res

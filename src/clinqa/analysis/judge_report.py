@@ -18,7 +18,7 @@ from clinqa.analysis.judge import N_BOOT, CardRow, judge_card, split_judge  # no
 from clinqa.analysis.judge_probes import first_position_share, length_bias, self_preference  # noqa: E402
 from clinqa.analysis.judged import JudgedRow, judged_estimates  # noqa: E402
 from clinqa.analysis.table import Rating  # noqa: E402
-from clinqa.rating.rubric import Rubric  # noqa: E402
+from clinqa.data.rubric import Rubric  # noqa: E402
 
 KINDS = ("physician", "lay", "pairwise")
 

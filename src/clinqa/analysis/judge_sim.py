@@ -12,7 +12,7 @@ import numpy as np
 
 from clinqa.analysis.simulate import StudyDesign, simulate_study
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Rubric, load_rubric
+from clinqa.data.rubric import Rubric, load_rubric
 
 
 def simulated_judged_study(design: StudyDesign | None = None, rubric: Rubric | None = None, seed: int = 0,

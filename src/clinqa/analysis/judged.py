@@ -20,7 +20,7 @@ import numpy as np
 from clinqa.analysis.judge import split_judge
 from clinqa.analysis.ppi import Estimate, active_mean, human_only, judge_only, ppi_mean
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 
 
 @dataclass

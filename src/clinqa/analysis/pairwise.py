@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from clinqa.analysis.table import Rating, unblind
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 from clinqa.stats import Interval, clopper_pearson
 
 ANSWER_1, ANSWER_2, TIE = "Answer 1", "Answer 2", "Tie"

@@ -15,7 +15,7 @@ import numpy as np
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from clinqa.analysis.table import Rating, unblind
-from clinqa.rating.rubric import Axis
+from clinqa.data.rubric import Axis
 
 SKEW = 0.9   # a dominant value above this share triggers the base-rate note
 

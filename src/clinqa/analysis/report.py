@@ -17,7 +17,7 @@ from clinqa.analysis.pairwise import Preference, preferences
 from clinqa.analysis.reliability import AxisReliability, reliability
 from clinqa.analysis.resampling import N_RESAMPLES
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Rubric
+from clinqa.data.rubric import Rubric
 
 
 @dataclass

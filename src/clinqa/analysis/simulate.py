@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clinqa.analysis.table import Rating
-from clinqa.rating.rubric import Rubric, load_rubric
+from clinqa.data.rubric import Rubric, load_rubric
 
 # true best-bin share per (source, axis); axes not listed get DEFAULT_BEST for every source
 TRUTH = {

@@ -1,8 +1,8 @@
 """Where data lives and how a dataset is loaded by name.
 
 The data root is `--data-dir`, else `$CLINQA_DATA`, else `../shared/data` beside the checkout (or the cwd). What each
-name means (files, splits, counts, licence) is declared by its task in `clinqa.tasks`; `load` is a shortcut for
-`get_task(name).load(split, root)`.
+name means (files, splits, counts, licence) is declared by its task in `clinqa.tasks` (`clinqa.tasks.load(name)`
+loads one by name).
 """
 
 from __future__ import annotations
@@ -22,9 +22,3 @@ def data_root(explicit: str | Path | None = None) -> Path:
         if cand.is_dir():
             return cand
     return (Path.cwd().parent / "shared" / "data").resolve()
-
-
-def load(name: str, split: str | None = None, root: str | Path | None = None) -> list:
-    """Records of a task by name (see `clinqa tasks list`), e.g. load("medqa"), load("mmlu_anatomy", "dev")."""
-    from clinqa.tasks import get_task
-    return get_task(name).load(split, root)

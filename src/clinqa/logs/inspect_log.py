@@ -1,9 +1,11 @@
 """inspect_ai eval logs, both ways, written and read with inspect_ai's own log classes (`inspect view` opens them).
 
-Export: one `clinqa bench` run -> one `.eval` log. Each finished question is an `EvalSample` (input = the question,
-choices = the option texts, target = the gold letter, messages = every prompt and sampled text, output = the text
-behind the prediction, score "choice" = C/I with the predicted letter as answer, as inspect's `choice()` scorer
-writes it); results carry accuracy and stderr like inspect's own metrics; the run config is the task args.
+Export: one run of any task kind -> one `.eval` log. Each finished sample is an `EvalSample` (input = the question
+or the conversation, choices = the option texts, target = the gold letter or references, messages = every prompt and
+sampled text, output = the completion or the text behind the prediction, one score per scorer of the run: a
+true/false score as C/I like inspect's `choice()`, a number as it is; runs made before the eval core get "choice"
+from their correct flag); results carry, per scorer, accuracy (C/I) or mean, and stderr like inspect's own metrics;
+the run config is the task args.
 Import: each sample's output (epoch 1) of any inspect log becomes a long-form answer with provenance.
 """
 
@@ -16,7 +18,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.logs import answer_text, bench_run
+from clinqa.logs.common import answer_text, bench_run
 
 
 def _iso(t: float | None) -> str:
@@ -34,23 +36,57 @@ def _messages(row: dict):
     return msgs
 
 
+def row_scores(row: dict) -> dict[str, dict]:
+    """The run's scores of one sample by scorer name (a pre-core row: its correct flag as "choice")."""
+    if row.get("score"):
+        return row["score"]
+    return {"choice": {"value": bool(row["correct"]), "answer": row["prediction"], "explanation": "", "metadata": {}}}
+
+
+def _value(v):
+    return ("C" if v else "I") if isinstance(v, bool) else (math.nan if v is None else v)
+
+
+def _input(meta: dict, row: dict):
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+    if meta.get("question") or not meta.get("input"):
+        return meta.get("question") or row["qid"]
+    kinds = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
+    return [kinds.get(m["role"], ChatMessageUser)(content=m["content"]) for m in meta["input"]]
+
+
 def _sample(row: dict, model: str):
     from inspect_ai.log import EvalSample
     from inspect_ai.model import ModelOutput, ModelUsage
     from inspect_ai.scorer import Score
     meta = row.get("meta") or {}
     options = meta.get("options") or {}
-    text = answer_text(row)
-    score = Score(value="C" if row["correct"] else "I", answer=row["prediction"] or "", explanation=text,
-                  metadata={"votes": row.get("votes") or {}, "loglik": row.get("scores") or {},
-                            "n_unparsed": row.get("n_unparsed")})
+    text = meta.get("completion") or answer_text(row)
+    scores = {name: Score(value=_value(s["value"]), answer=s.get("answer") or "", explanation=s.get("explanation") or
+                          text, metadata={"votes": row.get("votes") or {}, "loglik": row.get("scores") or {},
+                                          "n_unparsed": row.get("n_unparsed"), **(s.get("metadata") or {})})
+              for name, s in row_scores(row).items()}
     return EvalSample(
-        id=row["qid"], epoch=1, input=meta.get("question") or row["qid"], choices=list(options.values()) or None,
-        target=row["gold"], messages=_messages(row), output=ModelOutput.from_content(model, text),
-        scores={"choice": score}, total_time=row.get("seconds"), working_time=row.get("seconds"),
+        id=row["qid"], epoch=1, input=_input(meta, row), choices=list(options.values()) or None,
+        target=row["gold"] or "", messages=_messages(row), output=ModelOutput.from_content(model, text),
+        scores=scores, total_time=row.get("seconds"), working_time=row.get("seconds"),
         model_usage={model: ModelUsage(output_tokens=row.get("tokens") or 0, total_tokens=row.get("tokens") or 0)},
         metadata={"dataset": row["dataset"], "subject": row.get("subject"), "position": row.get("position"),
                   "options": options, "exemplars": meta.get("exemplars"), "samples": row.get("samples") or []})
+
+
+def _summaries(rows: list[dict]) -> dict[str, tuple[str, float, float, list[float]]]:
+    """Per scorer: (accuracy for true/false scores, else mean; its value; inspect's stderr; the scored values)."""
+    out = {}
+    names = list(dict.fromkeys(name for r in rows for name in row_scores(r)))
+    for name in names:
+        raw = [row_scores(r).get(name, {}).get("value") for r in rows]
+        vals = [float(v) for v in raw if v is not None]
+        mean = sum(vals) / len(vals) if vals else math.nan
+        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+        kind = "accuracy" if all(isinstance(v, bool) for v in raw if v is not None) else "mean"
+        out[name] = (kind, mean, sd / math.sqrt(len(vals)) if vals else 0.0, vals)   # std(ddof=1) / sqrt(n)
+    return out
 
 
 def to_eval_log(run_dir: str | Path):
@@ -63,9 +99,7 @@ def to_eval_log(run_dir: str | Path):
     run_hash = hashlib.sha256(f"{store.dir.resolve()}:{info.get('created')}".encode()).hexdigest()[:22]
     gen = GenerateConfig(temperature=cfg.get("temperature"), top_p=cfg.get("top_p"), max_tokens=cfg.get("max_tokens"),
                          seed=cfg.get("seed"))
-    n, k = len(rows), sum(bool(r["correct"]) for r in rows)
-    acc = k / n
-    stderr = math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else 0.0     # inspect's stderr(): std(ddof=1) / sqrt(n)
+    n = len(rows)
     tokens = sum(r.get("tokens") or 0 for r in rows)
     spec = EvalSpec(
         eval_id=run_hash, run_id=str(info.get("run_id")), created=_iso(info.get("created")),
@@ -78,9 +112,10 @@ def to_eval_log(run_dir: str | Path):
         config=EvalConfig(limit=cfg.get("limit"), epochs=1, log_samples=True),
         packages={"clinqa": version("clinqa"), "inspect_ai": version("inspect_ai")},
         metadata={"clinqa_run_dir": str(store.dir.resolve()), "exported_from": "clinqa bench"})
-    results = EvalResults(total_samples=n, completed_samples=n, scores=[EvalScore(
-        name="choice", scorer="choice", scored_samples=n, unscored_samples=0,
-        metrics={"accuracy": EvalMetric(name="accuracy", value=acc), "stderr": EvalMetric(name="stderr", value=stderr)})])
+    results = EvalResults(total_samples=n, completed_samples=n, scores=[
+        EvalScore(name=name, scorer=name, scored_samples=len(vals), unscored_samples=n - len(vals),
+                  metrics={metric: EvalMetric(name=metric, value=mean), "stderr": EvalMetric(name="stderr", value=se)})
+        for name, (metric, mean, se, vals) in _summaries(rows).items()])
     stats = EvalStats(started_at=_iso(info.get("created")), completed_at=_iso(max(r.get("finished") or 0 for r in rows)),
                       model_usage={model: ModelUsage(output_tokens=tokens, total_tokens=tokens)})
     plan = EvalPlan(name="plan", steps=[EvalPlanStep(solver=f"clinqa/{cfg.get('strategy')}", params=cfg)], config=gen)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.logs import bench_run, first_prompt
+from clinqa.logs.common import bench_run, first_prompt
 
 
 def _hash(s: str) -> str:                      # lm_eval.utils.hash_string

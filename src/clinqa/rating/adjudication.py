@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clinqa.rating.auth import now
 from clinqa.rating.db import adjudications, items, ratings, studies, users
-from clinqa.rating.rubric import rubric_from_dict
+from clinqa.data.rubric import rubric_from_dict
 
 COLUMNS = ["item", "qid", "kind", "source", "axis", "value", "admin", "note", "created", "ratings"]
 

@@ -21,7 +21,7 @@ INT_FIELDS = ("physician_replication", "lay_replication", "pairwise_replication"
 
 def read_answers(folder: str) -> list[dict]:
     """Stored answers of a `clinqa answer` run directory; ValueError (never a crash) for a missing or corrupt one."""
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     if not folder.strip():
         raise ValueError("answers: give the run directory of `clinqa answer`")
     try:

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from clinqa.rating.auth import now
 from clinqa.rating.db import assignments, items, ratings, studies, users
 from clinqa.rating.quality import validate_gold
-from clinqa.rating.rubric import DEFAULT_RUBRIC, rubric_from_dict
+from clinqa.data.rubric import DEFAULT_RUBRIC, rubric_from_dict
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Multiple-choice strategies, each a small unit: fewshot, cot, sc, er, loglik, knn, shuffle."""
 
-from clinqa.strategies.base import Outcome, Sample, Strategy, StrategyConfig
+from clinqa.strategies.base import Outcome, Draw, Strategy, StrategyConfig
 from clinqa.strategies.cot import ChainOfThought
 from clinqa.strategies.er import EnsembleRefinement
 from clinqa.strategies.fewshot import FewShot
@@ -19,4 +19,4 @@ def make_strategy(name: str, config: StrategyConfig | None = None) -> Strategy:
     return STRATEGIES[name](config)
 
 
-__all__ = ["STRATEGIES", "make_strategy", "Outcome", "Sample", "Strategy", "StrategyConfig"]
+__all__ = ["STRATEGIES", "make_strategy", "Outcome", "Draw", "Strategy", "StrategyConfig"]

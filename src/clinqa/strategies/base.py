@@ -25,7 +25,9 @@ class StrategyConfig:
 
 
 @dataclass
-class Sample:
+class Draw:
+    """One sampled text of a strategy, with the answer read from it."""
+
     stage: str
     text: str
     answer: str | None                 # letter in the original option order, or None (unparseable)
@@ -35,12 +37,15 @@ class Sample:
 
 @dataclass
 class Outcome:
-    prediction: str | None
-    samples: list[Sample] = field(default_factory=list)
+    """What a solver returns for one sample: for multiple choice the voted letter, for free text the completion."""
+
+    prediction: str | None = None
+    samples: list[Draw] = field(default_factory=list)
     votes: dict[str, int] = field(default_factory=dict)
     prompts: dict[str, str] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)   # loglik option scores
     meta: dict = field(default_factory=dict)
+    completion: str = ""                # the reply, for solvers that answer in free text (chat, long-form)
 
     @property
     def tokens(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinqa.models.base import GenRequest
-from clinqa.strategies.base import Outcome, Sample, Strategy
+from clinqa.strategies.base import Outcome, Draw, Strategy
 
 
 class FewShot(Strategy):
@@ -14,5 +14,5 @@ class FewShot(Strategy):
         prompt, prefix = p.answer_prompt(q, exemplars)
         r = ctx.generate("answer", GenRequest(prompt, prefix, max_tokens=p.answer_max_tokens, stop=p.stop))
         ans = p.extract(r.texts[0], q.options)
-        return Outcome(ans, [Sample("answer", r.texts[0], ans, r.completion_tokens[0])],
+        return Outcome(ans, [Draw("answer", r.texts[0], ans, r.completion_tokens[0])],
                        votes={ans: 1} if ans else {}, prompts={"answer": r.rendered_prompt})

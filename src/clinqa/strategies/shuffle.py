@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from clinqa.models.base import GenRequest
-from clinqa.strategies.base import Outcome, Sample, Strategy
+from clinqa.strategies.base import Outcome, Draw, Strategy
 from clinqa.strategies.vote import plurality, tally
 
 
@@ -37,7 +37,7 @@ class ChoiceShuffle(Strategy):
             shown = {chr(65 + j): q.options[o] for j, o in enumerate(order)}
             picked = p.extract(r.texts[0], shown)
             original = order[ord(picked) - 65] if picked else None
-            samples.append(Sample(stage, r.texts[0], original, r.completion_tokens[0], order))
+            samples.append(Draw(stage, r.texts[0], original, r.completion_tokens[0], order))
             rendered.setdefault("shuffle0", r.rendered_prompt)
         answers = [s.answer for s in samples]
         return Outcome(plurality(answers), samples, votes=tally(answers), prompts=rendered)

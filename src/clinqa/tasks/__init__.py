@@ -96,4 +96,9 @@ def all_tasks(include: list[str] = ()) -> list[Task]:
     return out + [t for target in include for t in tasks_in(target)]
 
 
-__all__ = ["Task", "LMEvalFormat", "REGISTRY", "get_task", "all_tasks", "tasks_in"]
+def load(name: str, split: str | None = None, root=None) -> list:
+    """Records of a task by name (see `clinqa tasks list`), e.g. load("medqa"), load("mmlu_anatomy", "dev")."""
+    return get_task(name).load(split, root)
+
+
+__all__ = ["load", "Task", "LMEvalFormat", "REGISTRY", "get_task", "all_tasks", "tasks_in"]

@@ -1,5 +1,5 @@
 """What a benchmark is: a `Task` declares its data (loader, splits, expected counts, where it comes from), its kind
-(multiple choice or long-form), its defaults (exemplars, k, prompt variant, debias instruction), how reports group it,
+(multiple choice, long-form, rubric-graded, or any other with its own solver and scorer), its defaults (exemplars, k, prompt variant, debias instruction), how reports group it,
 and how other harnesses format it. Nothing outside a task's own file needs to know a benchmark by name.
 """
 
@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from clinqa.data.errors import DataError
+from clinqa.data.exemplars import read_exemplar_file
+from clinqa.data.registry import data_root
 
 Loader = Callable[[str, Path], list]            # (split, data root) -> records
 Pool = Callable[[Path], list]                   # (data root) -> exemplar records
@@ -46,12 +48,13 @@ class Task:
     debias: bool = False                        # long-form: add the paper's instruction against bias by default
     lmeval: LMEvalFormat | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    solver: Callable | None = None              # solver(sample, ctx) -> Outcome | str; None: by kind (clinqa.eval)
+    scorer: Callable | Sequence[Callable] | None = None   # scorer(sample, outcome, ctx) -> Score; None: by kind
 
     def path(self, root: Path) -> Path:
         return root / self.relpath
 
     def load(self, split: str | None = None, root: str | Path | None = None) -> list:
-        from clinqa.data.registry import data_root
         split = split or self.default_split
         root = data_root(root)
         where = self.path(root) if self.relpath else self.name
@@ -66,5 +69,4 @@ class Task:
 
 def shipped_exemplars(n_options: int = 4) -> list:
     """The medical CoT exemplars clinqa ships (written for it; see strategies/exemplars.py)."""
-    from clinqa.strategies.exemplars import read_exemplar_file
     return read_exemplar_file(None, n_options)

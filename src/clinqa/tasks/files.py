@@ -3,6 +3,7 @@ hub dataset (`hf:<owner>/<name>[:config]`, multiple choice or long-form by its c
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from clinqa.tasks.base import Task
@@ -14,7 +15,7 @@ def resolve(name: str) -> Task | None:
         hub_id, _, config = name[3:].partition(":")
         return Task(name, "mc", lambda split, root: load_hub(hub_id, split, config=config or None),
                     {"test": 0, "train": 0, "validation": 0, "dev": 0}, source=f"Hugging Face hub {hub_id}")
-    if name.endswith((".csv", ".tsv", ".jsonl")):
+    if name.endswith((".csv", ".tsv", ".jsonl")) and (Path(name).exists() or not re.match(r"[A-Za-z_][\w-]*:", name)):
         from clinqa.data.loaders.questions import load_question_file
         return Task(name, "longform", lambda split, root: load_question_file(name), {"test": 0},
                     source=f"question file {Path(name).name}")

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from clinqa.data.loaders.medqa import load_medqa
 from clinqa.tasks.base import LMEvalFormat, Task, shipped_exemplars
-
-
-def _medmcqa_dev(root):
-    from clinqa.tasks.medmcqa import MEDMCQA
-    return MEDMCQA.load("dev", root)
+from clinqa.tasks.knn_pools import MEDQA_FILE, medmcqa_dev
 
 
 MEDQA = Task(
-    "medqa", "mc", lambda split, root: load_medqa(root / "medqa/phrases_no_exclude_test.jsonl", "medqa", split),
-    {"test": 1273}, relpath="medqa/phrases_no_exclude_test.jsonl",
+    "medqa", "mc", lambda split, root: load_medqa(root / MEDQA_FILE, "medqa", split), {"test": 1273}, relpath=MEDQA_FILE,
     source="MedQA USMLE 4-option (Jin et al. 2021) via MIRAGE", license="MIT",
     description="USMLE-style clinical vignettes, 4 options",
     answer_pool=lambda root: shipped_exemplars(4), reasoning_pool=lambda root: shipped_exemplars(4),
-    knn_pool=_medmcqa_dev, lmeval=LMEvalFormat("medqa_4options", "medqa"))
+    knn_pool=medmcqa_dev, lmeval=LMEvalFormat("medqa_4options", "medqa"))
 
 MEDQA5 = Task(
     "medqa5", "mc", lambda split, root: load_medqa(root / "medqa/US_5options_test.jsonl", "medqa5", split),
@@ -26,6 +21,6 @@ MEDQA5 = Task(
     source="MedQA USMLE 5-option (Jin et al. 2021) via MedAgents", license="MIT (upstream)",
     description="USMLE-style clinical vignettes, 5 options",
     answer_pool=lambda root: shipped_exemplars(5), reasoning_pool=lambda root: shipped_exemplars(5),
-    knn_pool=_medmcqa_dev)
+    knn_pool=medmcqa_dev)
 
 TASKS = [MEDQA, MEDQA5]

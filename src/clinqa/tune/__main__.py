@@ -1,6 +1,6 @@
 """`python -m clinqa.tune ...` (and `accelerate launch -m clinqa.tune ...`): the same options as `clinqa tune`."""
 
-from clinqa.extras import main
+from clinqa.cli import main
 
 if __name__ == "__main__":
     import sys

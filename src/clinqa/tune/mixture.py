@@ -20,7 +20,7 @@ import numpy as np
 
 from clinqa.data.errors import DataError
 from clinqa.data.records import LongFormQuestion
-from clinqa.data.registry import load
+from clinqa.tasks import load
 
 
 @dataclass

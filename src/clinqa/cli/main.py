@@ -1,4 +1,6 @@
-"""The `clinqa` command line (Typer). Every command is a thin layer over the Python API."""
+"""The `clinqa` command (Typer): the top-level commands (ask, bench, report, compare, answer, autorate, tune, ...)
+and the groups from their own modules (`clinqa tasks`, `rate`, `judge`, `export`). Every command is a thin layer over
+the Python API; `main` is the console entry point."""
 
 from __future__ import annotations
 
@@ -10,47 +12,25 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from clinqa.data.errors import DataError
-from clinqa.rating.cli import rate_app
-from clinqa.tasks.cli import tasks_app
+from clinqa.results_view import parse_rate_line, results_table
+from clinqa.cli.common import console, err, fail, interrupted
+from clinqa.cli.export import export_app
+from clinqa.cli.judge import judge_app
+from clinqa.cli.rate import rate_app
+from clinqa.cli.tasks import tasks_app
+from clinqa.extras import message
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(tasks_app, name="datasets", help="The same as `clinqa tasks`.")
 app.add_typer(rate_app, name="rate")
-from clinqa.analysis.judge_cli import judge_app  # noqa: E402
 app.add_typer(judge_app, name="judge")
-from clinqa.logs.cli import export_app  # noqa: E402
 app.add_typer(export_app, name="export")
-console = Console()
-console = console if console.is_terminal else Console(width=160)   # logs and pipes get whole tables
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(msg: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {msg}")
-    raise typer.Exit(code)
-
-
-def _interrupted(msg: str):
-    """Ctrl-C: say what is saved and exit 130 at once. Questions still in flight in worker threads may be inside the
-    model; letting the interpreter finalise under them can abort the process, so then it ends without finalising
-    (every finished result is already committed to the store)."""
-    import os
-    import threading
-    err.print(f"[bold red]error:[/] {msg}")
-    if threading.active_count() > 1:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
-    raise typer.Exit(130)
-
-
 @app.command()
 def ask(question: str = typer.Argument(..., help="a consumer health question"),
         model: str = typer.Option("smollm2-135m-instruct", help="model name, path, hub id or openai:<model>@<url>"),
@@ -114,28 +94,26 @@ def bench(ctx: typer.Context,
     """Evaluate a model on a multiple-choice task. Re-running the same command resumes an interrupted run; a larger
     --limit extends it."""
     from clinqa.config import build_config
-    from clinqa.report import metrics_table
-    from clinqa.runner import BenchConfig, run_bench
+    from clinqa.eval import EvalConfig, run_eval
+    from clinqa.tasks import get_task
     from clinqa.tracking import parse_report_to
     try:
-        cfg = build_config(BenchConfig, ctx, config)
+        cfg = build_config(EvalConfig, ctx, config)
         cfg.validate()
         parse_report_to(report_to)
-        from clinqa.tasks import get_task
-        if get_task(cfg.dataset).kind == "rubric":
-            from clinqa.analysis.judge_cli_more import run_rubric_task
-            return run_rubric_task(cfg)
+        kind = get_task(cfg.dataset).kind
     except (ValueError, DataError) as e:
-        _fail(str(e))
+        fail(str(e))
     cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
     with Progress(*cols, console=err, transient=False) as bar:
-        task = bar.add_task(f"{cfg.dataset}/{cfg.strategy}", total=None, last="")
+        task = bar.add_task(f"{cfg.dataset}/{cfg.strategy if kind == 'mc' else kind}", total=None, last="")
 
         started = time.monotonic()
 
         def progress(done, total, info):
-            last = f"{info['qid']}: {info['prediction'] or '-'} (gold {info['gold']})" if info else ""
+            last = f"{info['qid']}: {info['prediction'] if info['prediction'] is not None else '-'}" + \
+                (f" (gold {info['gold']})" if info.get("gold") else "") if info else ""
             bar.update(task, completed=done, total=total, last=last)
             if not err.is_terminal and info:   # logs get a plain line per question
                 rate = (time.monotonic() - started) / max(1, done - progress.first)
@@ -146,17 +124,19 @@ def bench(ctx: typer.Context,
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                store = run_bench(cfg, progress=progress, runs_root=runs_root)
+                store = run_eval(config=cfg, progress=progress, runs_root=runs_root)
             for w in caught:
                 if "contamination" in str(w.message):
                     err.print(f"[bold yellow]warning:[/] {w.message}")
         except KeyboardInterrupt:
             bar.stop()
-            _interrupted("interrupted; finished questions are saved. Re-run the same command to resume.")
+            interrupted("interrupted; finished questions are saved. Re-run the same command to resume.")
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
-            _fail(str(e))
-    console.print(metrics_table([store]))
+            fail(str(e))
+    console.print(results_table(store))
+    if (line := parse_rate_line(store)):
+        console.print(line)
     console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})")
     if report_to != "none":
         from clinqa.tracking import report_run
@@ -169,11 +149,11 @@ def report(runs: List[Path] = typer.Argument(..., help="run directories from `cl
            out: Optional[Path] = typer.Option(None, help="HTML file (default: <first run>/report.html)")):
     """Print a results table and write an HTML report with per-question drill-down and an accuracy plot."""
     from clinqa.report import metrics_table, write_html
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     try:
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(metrics_table(stores))
     path = write_html(stores, out or stores[0].dir / "report.html")
     console.print(f"wrote {path} (+ .png, .svg)")
@@ -184,11 +164,11 @@ def compare(run_a: Path, run_b: Path):
     """Paired comparison of two runs on the questions both finished: exact McNemar and paired bootstrap."""
     from clinqa.metrics import compare_runs
     from clinqa.report import label
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     try:
         a, b = Store.open_existing(run_a), Store.open_existing(run_b)
     except (FileNotFoundError, DataError) as e:
-        _fail(str(e))
+        fail(str(e))
     c, left_out = compare_runs(a, b)
     console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
     console.print(f"accuracy A {100 * c.acc_a:.1f}%  B {100 * c.acc_b:.1f}%  B-A {c.diff.fmt()} (paired bootstrap 95%)")
@@ -220,7 +200,7 @@ def answer(ctx: typer.Context,
     try:
         cfg = build_config(AnswerConfig, ctx, config)
     except (ValueError, DataError) as e:
-        _fail(str(e))
+        fail(str(e))
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("ETA"), TimeRemainingColumn(), console=err) as bar:
         task = bar.add_task(f"answers {dataset}", total=None)
@@ -228,10 +208,10 @@ def answer(ctx: typer.Context,
             store = run_answers(cfg, progress=lambda d, t, i: bar.update(task, completed=d, total=t))
         except KeyboardInterrupt:
             bar.stop()
-            _interrupted("interrupted; finished answers are saved. Re-run the same command to resume.")
+            interrupted("interrupted; finished answers are saved. Re-run the same command to resume.")
         except (DataError, ValueError) as e:
             bar.stop()
-            _fail(str(e))
+            fail(str(e))
     rows = store.answers(source or model)
     console.print(f"{len(rows)} answers from {source or model} in {store.path}")
     for r in rows[:3]:
@@ -249,7 +229,7 @@ def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of
     try:
         n, fmt = import_answers_from(path, source, run_dir, fmt)
     except DataError as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}")
 
 
@@ -257,14 +237,14 @@ def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of
 def consistency(run_dir: Path, threshold: float = typer.Option(0.6, help="similarity below this flags a pair")):
     """Counterfactual pairs: do the two answers differ in substance (attribute words masked)?"""
     from clinqa.longform.consistency import check_pairs
-    from clinqa.store import Store
+    from clinqa.eval.store import Store
     try:
         store = Store.open_existing(run_dir)
     except (FileNotFoundError, DataError) as e:
-        _fail(str(e))
+        fail(str(e))
     checks = check_pairs(store.answers(), threshold)
     if not checks:
-        _fail("no counterfactual pairs among these answers (answer --dataset adversarial_equity first)")
+        fail("no counterfactual pairs among these answers (answer --dataset adversarial_equity first)")
     t = Table(title=f"counterfactual consistency (flag: similarity < {threshold})")
     for c in ("pair", "attribute", "values", "similarity", "differs in substance?"):
         t.add_column(c)
@@ -287,17 +267,17 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
     """Rate stored answers with an LLM grader (or a jury of several) using the human study's rubric; optionally
     measure agreement."""
     from clinqa.analysis.table import read_ratings
-    from clinqa.longform.agreement import agreement
-    from clinqa.longform.autorate import autorate as run_autorate
+    from clinqa.analysis.agreement import agreement
+    from clinqa.judge.autorate import autorate as run_autorate
     from clinqa.models import load_model
-    from clinqa.rating.rubric import load_rubric
-    from clinqa.store import Store
+    from clinqa.data.rubric import load_rubric
+    from clinqa.eval.store import Store
     try:
         store = Store.open_existing(run_dir)
         rb = load_rubric(rubric)
         rb.axes(kind)
     except (FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     with console.status(f"loading grader(s) {', '.join(grader)} ..."):
         backends = [load_model(g) for g in grader]
     with Progress(TextColumn("[bold]autorate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -311,7 +291,7 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
                                     concurrency=concurrency)
                 rater = f"auto:{backends[0].name}"
             else:
-                from clinqa.longform.jury import autorate_jury
+                from clinqa.judge.jury import autorate_jury
                 by_rater = autorate_jury(store, backends, kind, srcs, rb, retries,
                                          progress=lambda name, d, t: bar.update(task, completed=d, total=t),
                                          concurrency=concurrency)
@@ -320,10 +300,10 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
                 rater, rows = list(by_rater.items())[-1]
         except ValueError as e:
             bar.stop()
-            _fail(str(e))
+            fail(str(e))
         except KeyboardInterrupt:
             bar.stop()
-            _interrupted(f"interrupted; finished ratings are saved in {run_dir} (rerun the same command to resume)")
+            interrupted(f"interrupted; finished ratings are saved in {run_dir} (rerun the same command to resume)")
     ok = [r for r in rows if r["ok"]]
     console.print(f"{len(rows)} {kind} ratings by {rater}: {len(ok)} parsed, {len(rows) - len(ok)} failed "
                   "after retries (raw grader text stored)")
@@ -340,7 +320,7 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
         try:
             res = agreement(rows, read_ratings(human))
         except DataError as e:
-            _fail(str(e))
+            fail(str(e))
         t = Table(title="agreement with human ratings")
         for c in ("axis", "n", "percent agreement", "Cohen's kappa"):
             t.add_column(c)
@@ -372,11 +352,24 @@ def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or 
         logging.basicConfig(level=logging.INFO, format="%(message)s")   # the mixture and resume lines
         out = train(cfg)
     except KeyboardInterrupt:
-        _fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
+        fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
     except (DataError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)")
 
 
 if __name__ == "__main__":
     app()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The `clinqa` command: the Typer app, with a missing extra reported in one line (exit status 2)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app(argv, prog_name="clinqa")
+    except ModuleNotFoundError as e:
+        line = message(e, argv)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)

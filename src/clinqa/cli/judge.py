@@ -15,26 +15,18 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from clinqa.cli.common import console, fail
+from clinqa.cli.judge_run import run_app
 from clinqa.data.errors import DataError
 
 judge_app = typer.Typer(help="LLM judge: judge card, prediction-powered estimates, active selection, jury, "
                              "HealthBench", no_args_is_help=True)
-console = Console()
-err = Console(soft_wrap=True)          # errors stay on one line
-
-
-def _fail(msg: str):
-    err.print(f"[red]error:[/] {msg}")
-    raise typer.Exit(2)
-
-
 def _ratings_and_lengths(path: Path, rubric):
     from clinqa.analysis.table import ratings_from_store, read_ratings
     if path.is_dir():
-        from clinqa.store import Store
+        from clinqa.eval.store import Store
         store = Store.open_existing(path)
         return ratings_from_store(store), {a["answer_id"]: len(a["text"] or "") for a in store.answers()}
     return read_ratings(path, rubric), {}
@@ -96,16 +88,16 @@ def card(study: Path = typer.Argument(..., help="ratings long table or run direc
 
     from clinqa.analysis.judge_report import judge_figures, judge_html, judge_number_rows, judge_section
     from clinqa.analysis.table import read_ratings
-    from clinqa.rating.rubric import load_rubric
+    from clinqa.data.rubric import load_rubric
     try:
         rb = load_rubric(rubric)
         ratings = _ratings_and_lengths(study, rb)[0] if study.is_dir() else read_ratings(study, rb)
         ratings, lengths, plan = judge_inputs(ratings, [study] + list(judge or []), rb, design)
         s = judge_section(ratings, rb, resamples, seed, plan, lengths)
     except (DataError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     if s is None:
-        _fail(f"{study}: needs both human ratings and judge ratings (raters auto:... or jury:...)")
+        fail(f"{study}: needs both human ratings and judge ratings (raters auto:... or jury:...)")
     print_judge(s, rb)
     out = out or study.with_name(study.stem + "-judge")
     out.mkdir(parents=True, exist_ok=True)
@@ -143,4 +135,4 @@ def simulate(out: Path = typer.Argument(..., help="ratings long table to write (
                   f" -> {out}")
 
 
-from clinqa.analysis import judge_cli_more  # noqa: E402,F401  (registers select, autorate, position, healthbench)
+judge_app.add_typer(run_app)      # select, autorate, position, healthbench, healthbench-meta

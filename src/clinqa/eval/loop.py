@@ -11,7 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 if TYPE_CHECKING:
-    from clinqa.batching import Batcher
+    from clinqa.eval.batching import Batcher
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -15,8 +15,8 @@ from collections import Counter, defaultdict
 from typing import Sequence
 
 from clinqa.analysis.judge import ordinal
-from clinqa.longform.autorate import autorate
-from clinqa.rating.rubric import Axis, Rubric, load_rubric
+from clinqa.judge.autorate import autorate
+from clinqa.data.rubric import Axis, Rubric, load_rubric
 
 
 def combine_values(votes: Sequence[str], axis: Axis, kind: str) -> str:

@@ -1,6 +1,6 @@
 """`clinqa rate plan`: the minimum detectable difference per axis at a target power (or, with --target, the questions
 needed) for a planned rating study, by simulation with the analysis's own permutation test (see power.py). Registered
-on the `rate` command group in `clinqa.rating.cli`."""
+on the `rate` command group in `clinqa.cli.rate`."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def plan(questions: int = typer.Option(140, help="questions, each answered by bo
          seed: int = typer.Option(0)):
     """Minimum detectable difference per axis at 80% power, or the questions needed for a target difference."""
     from clinqa.analysis.power import Design, mde, questions_needed
-    from clinqa.rating.rubric import load_rubric
+    from clinqa.data.rubric import load_rubric
     rb = load_rubric()
     try:
         if kind not in ("physician", "lay"):

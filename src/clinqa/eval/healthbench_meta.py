@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from clinqa.data.errors import DataError
-from clinqa.healthbench import conversation, grade_criteria, read_jsonl
+from clinqa.data.loaders.healthbench import read_jsonl
+from clinqa.eval.healthbench import conversation, grade_criteria
 from clinqa.stats import Interval
 
 URL = "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/2025-05-07-06-14-12_oss_meta_eval.jsonl"

@@ -9,7 +9,8 @@ cuts a call into batches by its own memory budget.
 Results do not depend on batching: every request carries its own seed, and the backends decode each row
 independently of its neighbours (tested). Only the dispatcher thread calls the backend, so backends that are not
 thread safe are safe here. An exception inside the backend is raised in every question whose request was in the
-failing call.
+failing call. One batcher can serve several backends (the model under test and its grader): `channel(backend)` is
+the grader's way in, and a dispatch sends each backend's queued requests in one call of its own.
 """
 
 from __future__ import annotations
@@ -39,29 +40,56 @@ def batched(backend: Backend | None, concurrency: int | None) -> Iterator[tuple[
         batcher.close()
 
 
+class Channel:
+    """A backend as the questions in flight see it: its calls queue in the batcher; its other attributes (name,
+    capabilities) are the backend's own."""
+
+    def __init__(self, batcher: "Batcher", backend: Backend):
+        self._batcher, self._backend = batcher, backend
+
+    def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
+        return self._batcher._call(self._backend, "gen", list(requests))
+
+    def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        return self._batcher._call(self._backend, "ll", list(pairs))
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+
 class Batcher:
     def __init__(self, backend: Backend, max_batch: int = 1024):
         self.backend, self.max_batch = backend, max_batch
         self._cv = threading.Condition()
-        self._queue: list[tuple[str, object, Future]] = []
+        self._queue: list[tuple[Backend, str, object, Future]] = []
         self._workers = 0                 # registered worker threads that have not retired
         self._closed = False
         self._thread = threading.Thread(target=self._dispatch, name="clinqa-batcher", daemon=True)
         self._thread.start()
 
+    def __getattr__(self, name):
+        """Capabilities and name are the backend's: the batcher stands in for it."""
+        if name == "backend":
+            raise AttributeError(name)
+        return getattr(self.backend, name)
+
     # -- what questions call ---------------------------------------------------------------------------------------
     def generate(self, requests: Sequence[GenRequest]) -> list[GenResult]:
-        return self._call("gen", list(requests))
+        return self._call(self.backend, "gen", list(requests))
 
     def loglikelihood(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
-        return self._call("ll", list(pairs))
+        return self._call(self.backend, "ll", list(pairs))
 
-    def _call(self, kind: str, payload):
+    def channel(self, backend: Backend) -> Channel:
+        """Another backend (a grader) whose requests wait for the same dispatch as the model's."""
+        return Channel(self, backend)
+
+    def _call(self, backend: Backend, kind: str, payload):
         fut: Future = Future()
         with self._cv:
             if self._closed:
                 raise RuntimeError("batcher is closed")
-            self._queue.append((kind, payload, fut))
+            self._queue.append((backend, kind, payload, fut))
             self._cv.notify_all()
         return fut.result()
 
@@ -98,13 +126,15 @@ class Batcher:
                     return
             self._run(batch)
 
-    def _run(self, batch: list[tuple[str, object, Future]]) -> None:
-        gens = [(p, f) for k, p, f in batch if k == "gen"]
-        scores = [(p, f) for k, p, f in batch if k == "ll"]
-        if gens:
-            self._deliver(gens, self.backend.generate)
-        if scores:
-            self._deliver(scores, self.backend.loglikelihood)
+    def _run(self, batch: list[tuple[Backend, str, object, Future]]) -> None:
+        backends = list({id(b): b for b, *_ in batch}.values())
+        for backend in backends:
+            gens = [(p, f) for b, k, p, f in batch if b is backend and k == "gen"]
+            scores = [(p, f) for b, k, p, f in batch if b is backend and k == "ll"]
+            if gens:
+                self._deliver(gens, backend.generate)
+            if scores:
+                self._deliver(scores, backend.loglikelihood)
 
     def _deliver(self, items: list[tuple[list, Future]], call) -> None:
         """One backend call for the requests of all `items`; each item gets back its own slice of the results."""

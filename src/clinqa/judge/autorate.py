@@ -4,7 +4,7 @@ axes) through any backend.
 The grader is asked for one JSON object mapping every axis key to one of that axis's allowed values. Output is
 accepted only if every axis is present with an allowed value (case and surrounding punctuation are forgiven); a
 "key: value" line format is accepted as well. Where the backend can constrain (llama.cpp, vLLM, openai in chat mode)
-the reply is decoded under the rubric's JSON schema (`clinqa.longform.constrained`), so it parses unless cut off by
+the reply is decoded under the rubric's JSON schema (`clinqa.eval.grading`), so it parses unless cut off by
 max_tokens. On malformed output it retries (greedy first, then sampled with new seeds). Every attempt's raw text is stored with the rating, and a rating that never
 parsed is stored as failed.
 Pairwise: the two answers are shown in a seeded random order, recorded so that analysis can un-blind it.
@@ -18,12 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from clinqa.batching import batched
-from clinqa.loop import derive_seed, run_items
-from clinqa.models.base import Backend, GenRequest
+from clinqa.eval.batching import batched
+from clinqa.eval.grading import grade_with_retries, rubric_schema
+from clinqa.eval.loop import derive_seed, run_items
+from clinqa.models.base import Backend
 from clinqa.prompts.grader import grader_prompt
-from clinqa.rating.rubric import Axis, Rubric, load_rubric
-from clinqa.store import Store
+from clinqa.data.rubric import Axis, Rubric, load_rubric
+from clinqa.eval.store import Store
+
 
 class GradeParseError(ValueError):
     pass
@@ -77,25 +79,13 @@ class Grade:
 
 def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[str], seed: int, retries: int = 3,
           max_tokens: int = 400, constrained: bool = True, via=None) -> Grade:
-    """With `constrained` and a backend that supports it (llama.cpp, vLLM, openai in chat mode), the reply is decoded under the rubric's JSON
-    schema (`clinqa.longform.constrained`); otherwise it is free text started with "{" and parsed. Requests go to
-    `via` (the batcher of a concurrent run) or to the backend itself."""
-    from clinqa.longform.constrained import constrain, rubric_schema, supports_schema
-    prompt = grader_prompt(kind, axes, question, answers)
-    schema = rubric_schema(axes) if constrained and supports_schema(backend) else None
-    raw, error = [], None
-    for attempt in range(retries + 1):
-        req = GenRequest(prompt, prefix="{", max_tokens=max_tokens, temperature=0.0 if attempt == 0 else 0.7,
-                         seed=seed + attempt)
-        if schema:
-            req = constrain(req, schema)
-        text = (via or backend).generate([req])[0].texts[0]
-        raw.append(text if schema else "{" + text)
-        try:
-            return Grade(parse_grade(raw[-1], axes), raw, None)
-        except GradeParseError as e:
-            error = str(e)
-    return Grade(None, raw, error)
+    """One rating with the grader protocol (`eval.grading`): under the rubric's JSON schema where the backend can
+    constrain, otherwise free text started with "{" and parsed. Requests go to `via` (the batcher of a concurrent
+    run) or to the backend itself."""
+    graded = grade_with_retries(via or backend, [grader_prompt(kind, axes, question, answers)],
+                                lambda text: parse_grade(text, axes), [seed], retries, max_tokens,
+                                rubric_schema(axes) if constrained else None, prefix="{")[0]
+    return Grade(graded.value, graded.raw, graded.error)
 
 
 def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,

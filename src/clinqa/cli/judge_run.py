@@ -1,5 +1,5 @@
 """`clinqa judge select / autorate / position / healthbench / healthbench-meta` (the commands that run graders or
-choose answers; `clinqa.analysis.judge_cli` holds the group and the analysis commands)."""
+choose answers; `clinqa.cli.judge` holds the group and the analysis commands)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from clinqa.analysis.judge_cli import _fail, console, judge_app
+from clinqa.cli.common import console, fail
 from clinqa.data.errors import DataError
+
+run_app = typer.Typer()
 
 
 def _load(name: str):
@@ -19,7 +21,7 @@ def _load(name: str):
         return load_model(name)
 
 
-@judge_app.command()
+@run_app.command()
 def select(run: Path = typer.Argument(..., help="run directory whose answers carry judge ratings"),
            budget: int = typer.Option(..., help="expected number of answers to send to physicians"),
            out: Path = typer.Option(Path("design.jsonl"), help="design file to write"),
@@ -36,22 +38,22 @@ def select(run: Path = typer.Argument(..., help="run directory whose answers car
     from clinqa.analysis.active import write_design
     from clinqa.analysis.judge import is_judge
     from clinqa.analysis.table import ratings_from_store
-    from clinqa.rating.rubric import load_rubric
-    from clinqa.store import Store
+    from clinqa.data.rubric import load_rubric
+    from clinqa.eval.store import Store
     try:
         # each judge's own votes (a jury's combined rating would count them twice)
         ratings = [r for r in ratings_from_store(Store.open_existing(run))
                    if is_judge(r) and not r.rater.startswith("jury:") and r.kind == kind]
         best = {a.key: a.best for a in load_rubric().axes(kind)}
     except (FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     keep = set(axes.split(",")) if axes else set(best)
     votes: dict[str, list[float]] = {}
     for r in ratings:
         if r.axis in keep and r.axis in best:
             votes.setdefault(r.item, []).append(float(r.value == best[r.axis]))
     if not votes:
-        _fail(f"{run}: no {kind} judge ratings (run `clinqa autorate` or `clinqa judge autorate` first)")
+        fail(f"{run}: no {kind} judge ratings (run `clinqa autorate` or `clinqa judge autorate` first)")
     ids = sorted(votes)
     rows = draw(ids, np.array([np.mean(votes[i]) for i in ids]), min(budget, len(ids)), seed, mix, uniform)
     write_design(rows, out)
@@ -60,21 +62,21 @@ def select(run: Path = typer.Argument(..., help="run directory whose answers car
                   f" -> {out}")
 
 
-@judge_app.command()
+@run_app.command()
 def autorate(run: Path = typer.Argument(..., help="run directory with answers"),
              grader: List[str] = typer.Option(..., help="grader model; repeat for a jury"),
              kind: str = typer.Option("physician"), sources: Optional[str] = typer.Option(None),
              retries: int = typer.Option(3), seed: int = typer.Option(0)):
     """Rate the stored answers with each grader, then store the jury's combined rating ("jury:A+B")."""
-    from clinqa.longform.jury import autorate_jury
-    from clinqa.store import Store
+    from clinqa.judge.jury import autorate_jury
+    from clinqa.eval.store import Store
     try:
         store = Store.open_existing(run)
         backends = [_load(g) for g in grader]
         res = autorate_jury(store, backends, kind, sources.split(",") if sources else None, retries=retries,
                             seed=seed, progress=lambda n, d, t: console.log(f"{n}: {d}/{t}") if d == t else None)
     except (FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     t = Table(title=f"{kind} ratings per judge")
     for c in ("rater", "ratings", "parsed", "parse rate"):
         t.add_column(c)
@@ -84,19 +86,19 @@ def autorate(run: Path = typer.Argument(..., help="run directory with answers"),
     console.print(t)
 
 
-@judge_app.command()
+@run_app.command()
 def position(run: Path = typer.Argument(..., help="run directory with answers of the two sources"),
              grader: str = typer.Option(...), sources: str = typer.Option(..., help="two sources, comma separated"),
              limit: Optional[int] = typer.Option(None, help="at most this many pairs"), seed: int = typer.Option(0)):
     """Position bias: every pair graded as A|B and B|A; the share of axes whose un-blinded choice survives the swap."""
-    from clinqa.analysis.judge_probes import position_swap
-    from clinqa.rating.rubric import load_rubric
-    from clinqa.store import Store
+    from clinqa.judge.position import position_swap
+    from clinqa.data.rubric import load_rubric
+    from clinqa.eval.store import Store
     try:
         store = Store.open_existing(run)
         a, b = ({x["qid"]: x for x in store.answers(s)} for s in sources.split(","))
     except (FileNotFoundError, ValueError) as e:
-        _fail(f"{e} (--sources needs two sources)")
+        fail(f"{e} (--sources needs two sources)")
     pairs = [(a[q]["question"], a[q]["text"], b[q]["text"]) for q in a if q in b][:limit]
     res = position_swap(_load(grader), load_rubric().axes("pairwise"), pairs, seed)
     console.print(f"{res.pop('parsed')} of {res.pop('n')} pairs parsed in both orders; chose 'Answer 1' in "
@@ -105,61 +107,56 @@ def position(run: Path = typer.Argument(..., help="run directory with answers of
         console.print(f"  {axis}: consistent under swap {100 * share:.1f}%")
 
 
-@judge_app.command()
+@run_app.command()
 def healthbench(data: str = typer.Argument("sample", help="HealthBench JSONL path, its URL, 'url' or 'sample'"),
                 grader: str = typer.Option(...), responder: Optional[str] = typer.Option(
                     None, help="model whose answers are graded (default: the ideal completions in the file)"),
                 completions: Optional[Path] = typer.Option(None, help="JSONL of {prompt_id, completion} to grade"),
                 limit: Optional[int] = typer.Option(None), retries: int = typer.Option(2), seed: int = typer.Option(0),
+                concurrency: Optional[int] = typer.Option(None, help="examples in flight, their requests batched"),
+                run_dir: Optional[Path] = typer.Option(None, help="the run's directory (resumable; default under runs/)"),
                 out: Optional[Path] = typer.Option(None, help="JSON file for every grade and score")):
-    """HealthBench scores (clipped mean, 95% bootstrap) overall, by theme and by axis, and the grader's parse rate."""
+    """HealthBench scores (clipped mean, 95% bootstrap) overall, by theme and by axis, and the grader's parse rate.
+    A run through the eval core: resumable, batched, with a run log (`clinqa export inspect RUN_DIR`)."""
     import json
 
-    from clinqa.healthbench import SAMPLE, URL, load_examples, read_jsonl, run_healthbench
+    from clinqa.data.loaders.healthbench import URL, read_jsonl
+    from clinqa.eval import EvalConfig, GivenCompletions, run_eval
+    from clinqa.eval.healthbench import HealthBenchScorer, healthbench_metrics
+    from clinqa.report import rows_of
+    from clinqa.results_view import parse_rate_line, results_table
+    task = "healthbench" if data == "sample" else f"healthbench:{URL if data == 'url' else data}"
     try:
-        exs = load_examples({"sample": SAMPLE, "url": URL}.get(data, data))[:limit]
         given = {r["prompt_id"]: r["completion"] for _, r in read_jsonl(completions)} if completions else None
-    except (DataError, KeyError, OSError) as e:
-        _fail(str(e))
-    res = run_healthbench(exs, _load(grader), given, _load(responder) if responder else None, retries, seed)
-    show_healthbench(res, len(exs))
+        solver = None if responder else GivenCompletions(given, str(completions) if completions else "ideal")
+        cfg = EvalConfig(dataset=task, model=responder or grader, grader=grader, limit=limit, seed=seed, order="id",
+                         concurrency=concurrency, run_dir=str(run_dir) if run_dir else None)
+        store = run_eval(config=cfg, solver=solver, scorers=[HealthBenchScorer(retries=retries)])
+    except (DataError, KeyError, OSError, ValueError) as e:
+        fail(str(e))
+    console.print(results_table(store))
+    console.print(parse_rate_line(store))
+    console.print(f"run directory: {store.dir}")
     if out:
+        rows = rows_of(store)
         out.write_text(json.dumps({"metrics": {k: [v[0].estimate, v[0].low, v[0].high, v[1]] for k, v in
-                                               res.metrics.items()}, "examples": res.examples}, indent=1))
+                                               healthbench_metrics(rows).items()},
+                                   "examples": [{"prompt_id": r["qid"], "completion": r["meta"].get("completion"),
+                                                 **r["score"]["healthbench"]["metadata"]} for r in rows]}, indent=1))
 
 
-def show_healthbench(res, n: int) -> None:
-    t = Table(title=f"HealthBench ({n} examples): score [95% bootstrap]")
-    for c in ("metric", "examples", "score"):
-        t.add_column(c)
-    for name, (iv, count) in res.metrics.items():
-        t.add_row(name, str(count), iv.fmt(False))
-    console.print(t)
-    console.print(f"grader parse rate: {res.parsed}/{res.criteria} criteria ({100 * res.parse_rate:.1f}%)")
-
-
-def run_rubric_task(cfg) -> None:
-    """`clinqa bench --task healthbench`: the model answers each conversation, the grader grades every criterion."""
-    from clinqa.healthbench import run_healthbench
-    from clinqa.tasks import get_task
-    examples = get_task(cfg.dataset).load(cfg.split, cfg.data_dir)[:cfg.limit]
-    responder = _load(cfg.model)
-    grader = responder if not cfg.grader or cfg.grader == cfg.model else _load(cfg.grader)
-    show_healthbench(run_healthbench(examples, grader, None, responder, seed=cfg.seed), len(examples))
-
-
-@judge_app.command("healthbench-meta")
+@run_app.command("healthbench-meta")
 def healthbench_meta(data: str = typer.Argument("sample", help="meta-eval JSONL path, 'url' or 'sample'"),
                      grader: str = typer.Option(...), limit: Optional[int] = typer.Option(None),
                      retries: int = typer.Option(2), seed: int = typer.Option(0)):
     """The grader's balanced F1 against physicians' rubric labels, beside the physicians' own (leave-one-out)."""
-    from clinqa.healthbench import SAMPLE
-    from clinqa.healthbench_meta import URL, grade_meta, load_meta, meta_eval
+    from clinqa.data.loaders.healthbench import SAMPLE
+    from clinqa.eval.healthbench_meta import URL, grade_meta, load_meta, meta_eval
     sample = SAMPLE.with_name("sample_meta_eval.jsonl")
     try:
         rows = load_meta({"sample": sample, "url": URL}.get(data, data))[:limit]
     except (DataError, OSError) as e:
-        _fail(str(e))
+        fail(str(e))
     res = meta_eval(rows, grade_meta(rows, _load(grader), retries, seed))
     console.print(f"{res.parsed}/{res.n_rows} criteria parsed; balanced F1: grader {res.model_f1.fmt(False)}, "
                   f"physicians (leave-one-out) {res.physician_f1.fmt(False)}")

@@ -1,6 +1,6 @@
 """`clinqa rate ...`: run the rating app (`serve`), manage users and studies from the shell (with gold and
 qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a study (`plan`, from
-`clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
+`clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.cli.rate_analyze`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from clinqa.analysis.cli import analyze, simulate
-from clinqa.analysis.power_cli import plan
+from clinqa.cli.rate_analyze import analyze, simulate
+from clinqa.cli.rate_plan import plan
 from clinqa.rating.db import DEFAULT_URL
 
 rate_app = typer.Typer(help="Rating studies: the web app, users, studies, export and analysis.", no_args_is_help=True)
@@ -36,7 +36,7 @@ def serve(db: str = typer.Option(DEFAULT_URL, help=DB_HELP), host: str = typer.O
     from clinqa.rating.demo import ensure_demo
     app = create_app(db, session_hours, secure_cookies)
     if demo:
-        from clinqa.store import Store
+        from clinqa.eval.store import Store
         logins = ensure_demo(app.state.engine, Store.open_existing(answers).answers() if answers else None)
         for user, password in logins.items():
             console.print(f"demo login: [bold]{user}[/] / {password}")

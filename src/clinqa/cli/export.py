@@ -6,23 +6,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from clinqa.cli.common import console, fail
 from clinqa.data.errors import DataError
 
 export_app = typer.Typer(help="Export a `clinqa bench` run for other tools (inspect view, lm-eval readers).",
                          no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-
-def _fail(msg: str):
-    err.print(f"[bold red]error:[/] {msg}")
-    raise typer.Exit(2)
-
-
 def _missing(pkg: str, extra: str):
-    _fail(f"this export needs {pkg}: pip install 'clinqa[{extra}]'")
+    fail(f"this export needs {pkg}: pip install 'clinqa[{extra}]'")
 
 
 @export_app.command("inspect")
@@ -35,7 +26,7 @@ def export_inspect_cmd(run: Path = typer.Argument(..., help="run directory of `c
     except ModuleNotFoundError as e:
         _missing(e.name or "inspect_ai", "logs")
     except (DataError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(f"wrote {path}\nview it: inspect view --log-dir {path.parent}")
 
 
@@ -47,5 +38,5 @@ def export_lmeval_cmd(run: Path = typer.Argument(..., help="run directory of `cl
     try:
         res, smp = export_lmeval(run, out)
     except (DataError, FileNotFoundError, ValueError) as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(f"wrote {res}\nwrote {smp}")

@@ -22,7 +22,8 @@ from clinqa.data.errors import DataError
 log = logging.getLogger(__name__)
 
 # 1: runs, generations, results, answers, ratings (as in clinqa 0.1); the first version written into stores
-SCHEMA_VERSION = 1
+# 2: runs.provenance, results.score (the eval core); a version-1 store is migrated by adding them
+SCHEMA_VERSION = 2
 
 
 class StoreVersionError(DataError):

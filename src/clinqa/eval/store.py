@@ -1,10 +1,12 @@
 """The single results store: one SQLite file per run directory (SQLAlchemy), written so that a run killed at any point
 (Ctrl-C or kill -9) resumes without redoing finished work.
 
-- `runs`: the run's configuration (one row).
+- `runs`: the run's configuration (one row) and its provenance (`eval.provenance`: versions, git revision, model,
+  data hashes), with one entry more for each later invocation that resumed or extended it.
 - `generations`: every model call, keyed by (question, stage): prompt, texts, token counts, timing. A strategy that is
   interrupted between stages (ER stage 1 done, stage 2 not) reuses stage 1 on resume.
-- `results`: one row per finished question: gold, prediction, votes, samples and extracted answers.
+- `results`: one row per finished sample: gold, prediction, votes, samples and extracted answers, and every
+  scorer's `Score` (`score`, by scorer name).
 - `answers`: long-form answers, generated (`clinqa answer`) or imported, one per (source, question), with provenance.
 - `ratings`: ratings of answers (automatic grader or human), with the grader's raw text.
 Each question commits in one transaction; WAL journaling keeps the file consistent after a kill. The schema version
@@ -15,18 +17,18 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, select
 from sqlalchemy.dialects.sqlite import insert
 
-from clinqa.models.base import GenResult
-from clinqa.store_schema import ensure_schema
+from clinqa.models.base import GenRequest, GenResult
+from clinqa.eval.store_schema import ensure_schema
 
 meta = MetaData()
 runs = Table("runs", meta, Column("run_id", String, primary_key=True), Column("config", JSON),
-             Column("model", JSON), Column("created", Float))
+             Column("model", JSON), Column("created", Float), Column("provenance", JSON))
 generations = Table("generations", meta, Column("qid", String, primary_key=True), Column("stage", String, primary_key=True),
                     Column("prompt", Text), Column("texts", JSON), Column("tokens", JSON), Column("prompt_tokens", Integer),
                     Column("seconds", Float), Column("request", JSON))
@@ -35,7 +37,7 @@ results = Table("results", meta, Column("qid", String, primary_key=True), Column
                 Column("prediction", String), Column("correct", Boolean), Column("n_samples", Integer),
                 Column("n_unparsed", Integer), Column("tokens", Integer), Column("seconds", Float),
                 Column("votes", JSON), Column("samples", JSON), Column("prompts", JSON), Column("scores", JSON),
-                Column("meta", JSON), Column("finished", Float))
+                Column("meta", JSON), Column("finished", Float), Column("score", JSON))
 
 answers = Table("answers", meta, Column("answer_id", String, primary_key=True), Column("qid", String),
                 Column("source", String), Column("dataset", String), Column("question", Text), Column("text", Text),
@@ -138,10 +140,19 @@ class Store(AnswerStoreMixin):
             if old is None:
                 c.execute(runs.update().values(config={**(row.config or {}), "answer_runs": {**sources, source: config}}))
 
+    def record_provenance(self, entry: dict) -> None:
+        """Add this invocation's provenance: the first becomes `created`, later ones are appended to `resumed`."""
+        with self.engine.begin() as c:
+            row = c.execute(select(runs)).first()
+            old = dict(row.provenance or {})
+            new = {**old, "resumed": [*old.get("resumed", []), entry]} if old else {"created": entry}
+            c.execute(runs.update().values(provenance=new))
+
     def run_info(self) -> dict:
         with self.engine.connect() as c:
             row = c.execute(select(runs)).first()
-        return {"run_id": row.run_id, "config": row.config, "model": row.model, "created": row.created} if row else {}
+        return {"run_id": row.run_id, "config": row.config, "model": row.model, "created": row.created,
+                "provenance": row.provenance or {}} if row else {}
 
     # -- generations cache ---------------------------------------------------------------------------------------
     def cached_generation(self, qid: str, stage: str, request=None) -> GenResult | None:
@@ -149,7 +160,7 @@ class Store(AnswerStoreMixin):
         (e.g. an ER stage-2 prompt built from a different set of stage-1 reasonings)."""
         with self.engine.connect() as c:
             row = c.execute(select(generations).where(generations.c.qid == qid, generations.c.stage == stage)).first()
-        if row is None or (request is not None and row.request != json.loads(dumps(asdict(request)))):
+        if row is None or (request is not None and request_key(row.request) != request_key(asdict(request))):
             return None
         return GenResult(row.texts, row.tokens, row.prompt_tokens, row.seconds, rendered_prompt=row.prompt,
                          meta={"cached": True})
@@ -175,6 +186,17 @@ class Store(AnswerStoreMixin):
     def results(self) -> list[dict]:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(select(results).order_by(results.c.position))]
+
+
+REQUEST_DEFAULTS = {f.name: f.default for f in fields(GenRequest)}
+
+
+def request_key(request: dict | None) -> dict:
+    """A stored or new request as compared on resume: fields at their default value are left out, so a request
+    stored before a field was added (e.g. `messages`) still matches."""
+    d = json.loads(dumps(request or {}))
+    defaults = json.loads(dumps(REQUEST_DEFAULTS))
+    return {k: v for k, v in d.items() if k not in defaults or v != defaults[k]}
 
 
 def dumps(obj) -> str:

@@ -1,5 +1,5 @@
 """`clinqa rate analyze` (analyse a rating study) and `clinqa rate simulate` (make one with known effects); registered
-on the `rate` command group in `clinqa.rating.cli`."""
+on the `rate` command group in `clinqa.cli.rate`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def load_study(study: Path, rubric=None):
     """A long-table file (CSV / JSONL / Parquet) or a run directory whose store holds ratings."""
     from clinqa.analysis.table import ratings_from_store, read_ratings
     if study.is_dir():
-        from clinqa.store import Store
+        from clinqa.eval.store import Store
         return ratings_from_store(Store.open_existing(study))
     return read_ratings(study, rubric)
 
@@ -42,12 +42,12 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
     from clinqa.analysis.report import analyze as run_analysis
     from clinqa.analysis.report import write_report
     from clinqa.data.errors import DataError
-    from clinqa.rating.rubric import load_rubric
-    from clinqa.store import Store
+    from clinqa.data.rubric import load_rubric
+    from clinqa.eval.store import Store
     try:
         rb = load_rubric(rubric)
         ratings = load_study(study, rb)
-        from clinqa.analysis.judge_cli import judge_inputs, print_judge
+        from clinqa.cli.judge import judge_inputs, print_judge
         ratings, lengths, plan = judge_inputs(ratings, [study] + list(judge or []), rb, design)
         stores = [Store.open_existing(b) for b in bench or []]
         with console.status(f"analysing {len(ratings)} ratings ({resamples} resamples) ..."):
