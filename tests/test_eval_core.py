@@ -160,8 +160,12 @@ def test_a_users_task_in_one_file_runs_with_resume_concurrency_and_an_inspect_lo
                                   if q in finished)
     r = runner.invoke(app, ["export", "inspect", str(tmp_path / "run")])
     assert r.exit_code == 0, r.output
-    log = json.loads(next((tmp_path / "run").glob("*.json")).read_text())
-    assert len(log["samples"]) == 8 and log["results"]["scores"]
+    from inspect_ai.log import read_eval_log
+    log = read_eval_log(str(next((tmp_path / "run" / "inspect").glob("*.eval"))))
+    assert len(log.samples) == 8 and [s.name for s in log.results.scores] == ["exact"]
+    by_id = {s.id: s for s in log.samples}
+    assert all(by_id[row["qid"]].scores["exact"].value == ("C" if row["correct"] else "I") for row in rows)
+    assert log.results.scores[0].metrics["accuracy"].value == sum(row["correct"] for row in rows) / 8
 
 
 USER_TASK = '''

@@ -109,6 +109,7 @@ class HealthBenchScorer:
     """Grades a sample's completion on every criterion of its rubric through the run's grader channel."""
 
     name = "healthbench"
+    needs_grader = True
     retries: int = 2
     max_tokens: int = 300
 

@@ -47,7 +47,7 @@ def run_identity(cfg: EvalConfig, task: Task, solver, scorers: list) -> dict:
     if task.kind != "mc" or task.solver is not None or task.scorer is not None:
         ident["solver"] = _identity_of(solver)
         ident["scorers"] = {scorer_name(s): _identity_of(s) for s in scorers}
-        if any(getattr(s, "name", "") != "choice" for s in scorers):
+        if any(getattr(s, "needs_grader", False) for s in scorers):
             ident["grader"] = cfg.grader or cfg.model
     return ident
 
@@ -106,7 +106,7 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
     if todo and backend is None and getattr(solver, "needs_model", True):
         chat = cfg.chat_template if cfg.chat_template is not None else getattr(solver, "chat_template", None)
         backend = load_model(cfg.model, chat_template=chat, dtype=cfg.dtype)
-    if todo and grader is None and any(scorer_name(s) != "choice" for s in scorers):
+    if todo and grader is None and any(getattr(s, "needs_grader", False) for s in scorers):
         same = backend is not None and (not cfg.grader or cfg.grader == cfg.model)
         grader = backend if same else load_model(cfg.grader or cfg.model, dtype=cfg.dtype)
     overlap = len(store.planned & trained_ids(cfg.model))

@@ -1,7 +1,8 @@
 """Scorers: how a sample's output is judged. A scorer is any callable `scorer(sample, outcome, ctx) -> Score` with a
 `name` (its key in the stored scores; the function's name otherwise) and, optionally, `identity()`: what about it
 changes its scores (a rubric, a grader prompt), so that a run refuses to resume under a changed scorer.
-Scorers that ask a model use `ctx.grader` (the run's grader, cached and batched like the model's own calls).
+Scorers that ask a model set `needs_grader = True` and use `ctx.grader` (the run's grader: `--grader`, else the model
+itself; cached and batched like the model's own calls; the grader's spec is then part of the run's identity).
 
 - `ChoiceScorer`: the extracted letter against the gold letter (multiple choice accuracy).
 - `clinqa.eval.healthbench.HealthBenchScorer`: HealthBench's rubric grader.

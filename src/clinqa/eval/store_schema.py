@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from clinqa.data.errors import DataError
 
@@ -62,7 +62,7 @@ def ensure_schema(path: Path, meta: MetaData, engine: Engine) -> int:
                             added.append(f"{table.name}.{col.name}")
         finally:
             con.close()
-        meta.create_all(engine)
+        create_tables(meta, engine)
         if found < SCHEMA_VERSION or added:
             con = sqlite3.connect(path, timeout=60)
             try:
@@ -76,6 +76,18 @@ def ensure_schema(path: Path, meta: MetaData, engine: Engine) -> int:
         return found
     except (sqlite3.DatabaseError, SQLAlchemyError) as e:
         raise StoreVersionError(path, f"cannot open as a clinqa results store ({str(e).splitlines()[0]})") from None
+
+
+def create_tables(meta: MetaData, engine: Engine, tries: int = 5) -> None:
+    """Create the tables that are missing. Two processes opening a new store at once both see a table missing and
+    one of them finds it made by the other: that one looks again instead of failing."""
+    for attempt in range(tries):
+        try:
+            meta.create_all(engine)
+            return
+        except OperationalError as e:
+            if "already exists" not in str(e) or attempt == tries - 1:
+                raise
 
 
 def schema_version(path: Path) -> int:

@@ -21,6 +21,7 @@ from typing import Sequence
 from clinqa.eval.batching import batched
 from clinqa.eval.grading import grade_with_retries, rubric_schema
 from clinqa.eval.loop import derive_seed, run_items
+from clinqa.eval.provenance import provenance
 from clinqa.models.base import Backend
 from clinqa.prompts.grader import grader_prompt
 from clinqa.data.rubric import Axis, Rubric, load_rubric
@@ -98,6 +99,11 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
     axes = rubric.axes(kind)
     rater = f"auto:{backend.name}"
     done = store.rated_ids(rater)
+    if store.run_info():
+        store.record_provenance(provenance({"autorate": {"rater": rater, "kind": kind, "rubric": rubric.name,
+                                                         "sources": list(sources or []), "retries": retries,
+                                                         "seed": seed}},
+                                           {"spec": backend.name, "backend": backend.describe()}, []))
     jobs = []
     if kind == "pairwise":
         if not sources or len(sources) != 2:

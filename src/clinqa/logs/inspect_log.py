@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -131,7 +132,8 @@ def export_inspect(run_dir: str | Path, out: str | Path | None = None) -> Path:
     out = Path(out) if out else Path(log.eval.metadata["clinqa_run_dir"]) / "inspect"
     if out.suffix not in (".eval", ".json"):
         stamp = log.eval.created[:19].replace(":", "-")
-        out = out / f"{stamp}_clinqa-{log.eval.dataset.name}_{log.eval.eval_id[:8]}.eval"
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", log.eval.dataset.name)[-60:]     # a task file's path: one name
+        out = out / f"{stamp}_clinqa-{name}_{log.eval.eval_id[:8]}.eval"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_eval_log(log, str(out))
     return out

@@ -14,7 +14,10 @@ from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
 from clinqa.eval.batching import batched
 from clinqa.eval.loop import run_items
+from clinqa.eval.provenance import data_digests, provenance
+from clinqa.data.registry import data_root
 from clinqa.models.base import Backend, GenRequest
+from clinqa.models.resolve import checkpoint_paths, load_model
 from clinqa.prompts import longform_prompt
 from clinqa.eval.store import Store
 from clinqa.tasks import Task, get_task
@@ -67,14 +70,19 @@ def wants_debias(cfg: AnswerConfig, dataset: str) -> bool:
 
 def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
                 progress: Callable[[int, int, dict], None] | None = None) -> Store:
-    from clinqa.models.resolve import load_model
     qs = questions_for(cfg)
     store = Store(cfg.run_dir)
     source = cfg.source or cfg.model
     done = store.done_answers(source)
     if any(q.id not in done for q in qs) and backend is None:
         backend = load_model(cfg.model, chat_template=cfg.chat_template)
-    store.init_answer_source(source, cfg.identity(), backend.describe() if backend else {})
+    described = backend.describe() if backend else {}
+    store.init_answer_source(source, cfg.identity(), described)
+    task = get_task(cfg.dataset)
+    store.record_provenance(provenance({"answer_source": source, **cfg.identity()},
+                                       {"spec": cfg.model, "backend": described,
+                                        "checkpoint": data_digests(checkpoint_paths(cfg.model))},
+                                       [task.path(data_root(cfg.data_dir))] if task.relpath else []))
 
     def one(q) -> dict:
         task = record_task(q.dataset)
