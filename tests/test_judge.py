@@ -54,7 +54,9 @@ def test_ceiling_is_leave_one_rater_out_and_a_random_judge_falls_below_it():
     judge = [scale[int(rng.integers(0, 2))] for _ in truth]
     row = judge_card(_study(judge, humans, "correct_recall"), (AX["correct_recall"],), "physician", n_boot=300)[0]
     assert row.n_pairs == 450 and row.n_ceiling_pairs == 900      # 3 raters: 6 ordered pairs of distinct raters
-    assert row.ceiling_kappa.low > 0.5 and row.kappa.high < row.ceiling_kappa.low
+    # ceiling kappa 0.61 on 150 answers: its lower 2.5% bound is about 0.50 give or take the Monte Carlo noise of 300
+    # resamples (0.495-0.524 over seeds 0-5), so the check is that it stays well above zero and above the judge's
+    assert row.ceiling_kappa.low > 0.45 and row.kappa.high < row.ceiling_kappa.low
     assert row.kappa.low < 0 < row.kappa.high
     copy = judge_card(_study([h[0] for h in humans], humans, "correct_recall"), (AX["correct_recall"],),
                       "physician", n_boot=100)[0]

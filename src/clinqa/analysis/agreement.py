@@ -1,5 +1,5 @@
-"""Agreement between the automatic rater and human ratings, per axis: percent agreement and Cohen's kappa, so a team
-can see whether to trust the grader before spending physician time.
+"""Agreement between the automatic rater and human ratings, per axis: percent agreement and Cohen's kappa
+(`clinqa.stats.cohen_kappa`), so a team can see whether to trust the grader before spending physician time.
 
 Human ratings are the ratings long table (`clinqa.analysis.table`: CSV, JSONL or Parquet; `item` is the answer id).
 Each human rating of an (answer, axis) is paired with the grader's rating of the same answer and axis.
@@ -7,10 +7,11 @@ Each human rating of an (answer, axis) is paired with the grader's rating of the
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 
 from clinqa.analysis.table import Rating
+from clinqa.stats import cohen_kappa, label_table
 
 
 @dataclass
@@ -21,17 +22,6 @@ class AxisAgreement:
     kappa: float
 
 
-def cohen_kappa(a: list[str], b: list[str]) -> float:
-    """Cohen's kappa for two raters' nominal labels on the same items (nan when undefined)."""
-    n = len(a)
-    if n == 0:
-        return float("nan")
-    po = sum(x == y for x, y in zip(a, b)) / n
-    ca, cb = Counter(a), Counter(b)
-    pe = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
-    return float("nan") if pe == 1 else (po - pe) / (1 - pe)
-
-
 def agreement(auto_ratings: list[dict], human: list[Rating]) -> list[AxisAgreement]:
     auto = {(r["answer_id"], axis): v for r in auto_ratings if r["ok"] for axis, v in r["values"].items()}
     pairs = defaultdict(lambda: ([], []))
@@ -39,5 +29,5 @@ def agreement(auto_ratings: list[dict], human: list[Rating]) -> list[AxisAgreeme
         if h.kind != "pairwise" and (h.item, h.axis) in auto:
             pairs[h.axis][0].append(h.value)
             pairs[h.axis][1].append(auto[(h.item, h.axis)])
-    return [AxisAgreement(axis, len(hs), sum(x == y for x, y in zip(hs, au)) / len(hs), cohen_kappa(hs, au))
+    return [AxisAgreement(axis, len(hs), sum(x == y for x, y in zip(hs, au)) / len(hs), cohen_kappa(label_table(hs, au)))
             for axis, (hs, au) in sorted(pairs.items())]

@@ -17,7 +17,7 @@ from statsmodels.stats.multitest import multipletests
 from clinqa.analysis.resampling import N_RESAMPLES, cluster_bootstrap, permutation_test
 from clinqa.analysis.table import Rating
 from clinqa.data.rubric import Axis
-from clinqa.stats import Interval
+from clinqa.stats import Interval, bootstrap_replicates
 
 
 @dataclass
@@ -135,27 +135,21 @@ class NonInferiority:
     non_inferior: bool                # p_holm < alpha
 
 
-def holm_adjust(pvals: list[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (the same as statsmodels' multipletests(method="holm"))."""
-    order = np.argsort(pvals, kind="stable")
-    m, running, out = len(pvals), 0.0, [0.0] * len(pvals)
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvals[i]))
-        out[i] = running
-    return out
+def _share_of(x: np.ndarray) -> np.ndarray:
+    """Best-bin share of every resample of (best, total) rows."""
+    return x[..., 0].sum(-1) / x[..., 1].sum(-1)
+
+
+def _mean_share_of(x: np.ndarray) -> np.ndarray:
+    """Mean per-answer best-bin share of every resample of (best, total) rows (one rating per answer)."""
+    return (x[..., 0] / x[..., 1]).mean(-1)
 
 
 def _boot_difference(a_vals, b_vals, paired: bool, n_boot: int, seed: int, one_per_answer: bool) -> np.ndarray:
     """Bootstrap differences of best-bin shares, resampling questions (paired) or each source's answers."""
-    rng = np.random.default_rng(seed)
-    a, b = np.asarray(a_vals, float), np.asarray(b_vals, float)      # rows: (best, total)
-
-    def stat(x, idx):
-        best, total = x[:, 0][idx], x[:, 1][idx]
-        return (best / total).mean(1) if one_per_answer else best.sum(1) / total.sum(1)
-    ia = rng.integers(0, len(a), (n_boot, len(a)))
-    ib = ia if paired else rng.integers(0, len(b), (n_boot, len(b)))
-    return stat(a, ia) - stat(b, ib)
+    stat = _mean_share_of if one_per_answer else _share_of
+    return bootstrap_replicates(lambda a, b: stat(a) - stat(b), np.asarray(a_vals, float), np.asarray(b_vals, float),
+                                paired=paired, n_boot=n_boot, seed=seed)
 
 
 def noninferiority(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, reference: str, margin: float,
@@ -197,7 +191,7 @@ def noninferiority(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, ref
             rows.append((axis.key, d, lower, paired, len(a_vals) if paired else len(a_vals) + len(b_vals), p))
         if not rows:
             continue
-        holm = holm_adjust([r[-1] for r in rows])
+        holm = multipletests([r[-1] for r in rows], method="holm")[1]
         for (axis, d, lower, paired, n, p), ph in zip(rows, holm):
             out.append(NonInferiority(kind, axis, src, reference, d, lower, margin, paired, n, p, float(ph),
                                       bool(ph < alpha)))

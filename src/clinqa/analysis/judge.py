@@ -8,10 +8,12 @@ axis (leave-one-rater-out: a physician is never compared with themself). Pairwis
 (the chosen source or Tie), so the two answers' sides do not matter.
 
 Statistics, each on the pooled pairs:
-- kappa: Cohen's kappa; linearly weighted for ordinal axes (three or more ordered values, except `consensus`).
+- kappa: Cohen's kappa (statsmodels); linearly weighted for ordinal axes (three or more ordered values, except
+  `consensus`).
 - balanced F1 (HealthBench's meta-eval metric): the mean of the F1 of "best bin" and of "not best bin" (pairwise:
   the mean F1 over the three choices).
-- intervals: percentile bootstrap resampling answers (all pairs of one answer move together), 2,000 resamples.
+- intervals: percentile bootstrap resampling answers (all pairs of one answer move together), 2,000 resamples
+  (`clinqa.stats.bootstrap`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from clinqa.analysis.table import Rating, unblind
 from clinqa.data.rubric import Axis
-from clinqa.stats import Interval
+from clinqa.stats import Interval, bootstrap, cohen_kappa
 
 JUDGE_PREFIXES = ("auto:", "jury:")
 NOMINAL_AXES = {"consensus"}
@@ -80,15 +82,10 @@ def _confusions(pairs: list[tuple[str, str, str]], labels: list[str]) -> np.ndar
 
 
 def kappa_from(conf: np.ndarray, weighted: bool) -> np.ndarray:
-    k = conf.shape[-1]
-    i, j = np.indices((k, k))
-    w = np.abs(i - j) / (k - 1) if weighted else (i != j).astype(float)
-    n = conf.sum((-2, -1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        obs = (conf * w).sum((-2, -1)) / n
-        row, col = conf.sum(-1) / n[..., None], conf.sum(-2) / n[..., None]
-        exp = np.einsum("...i,ij,...j->...", row, w, col)
-        return np.where(exp > 0, 1 - obs / exp, np.nan)
+    """Cohen's kappa of every k x k table in `conf` (shape (..., k, k))."""
+    conf = np.asarray(conf, float)
+    flat = conf.reshape(-1, *conf.shape[-2:])
+    return np.array([cohen_kappa(t, weighted) for t in flat]).reshape(conf.shape[:-2])
 
 
 def balanced_f1_from(conf: np.ndarray, collapse: bool) -> np.ndarray:
@@ -104,19 +101,11 @@ def balanced_f1_from(conf: np.ndarray, collapse: bool) -> np.ndarray:
     return np.nanmean(f1, axis=-1) if f1.size else f1
 
 
-def bootstrap(conf_items: np.ndarray, stat, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> Interval:
-    """Point estimate and percentile interval of stat(confusion), resampling items."""
+def _interval(conf_items: np.ndarray, stat, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> Interval:
+    """Point estimate and percentile interval of stat(confusion), resampling items (their pairs move together)."""
     if conf_items.shape[0] == 0 or conf_items.sum() == 0:
         return Interval(float("nan"), float("nan"), float("nan"))
-    est = float(stat(conf_items.sum(0)))
-    n = conf_items.shape[0]
-    w = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
-    boots = stat(np.einsum("bi,ikl->bkl", w, conf_items))
-    boots = boots[~np.isnan(boots)]
-    if boots.size == 0:
-        return Interval(est, float("nan"), float("nan"))
-    a = (1 - level) / 2
-    return Interval(est, float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a)))
+    return bootstrap(lambda c: stat(c.sum(1)), conf_items, n_boot=n_boot, level=level, seed=seed)
 
 
 def _labels(axis: Axis, kind: str, sources: list[str]) -> list[str]:
@@ -155,6 +144,6 @@ def judge_card(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, n_boot:
                 kap = lambda c: kappa_from(c, wtd)                      # noqa: E731
                 f1 = lambda c: balanced_f1_from(c, kind != "pairwise")  # noqa: E731
                 rows.append(CardRow(kind, axis.key, source, judge, cj.shape[0], len(jp), wtd,
-                                    bootstrap(cj, kap, n_boot, seed), bootstrap(cj, f1, n_boot, seed),
-                                    bootstrap(cc, kap, n_boot, seed), bootstrap(cc, f1, n_boot, seed), len(cp)))
+                                    _interval(cj, kap, n_boot, seed), _interval(cj, f1, n_boot, seed),
+                                    _interval(cc, kap, n_boot, seed), _interval(cc, f1, n_boot, seed), len(cp)))
     return rows

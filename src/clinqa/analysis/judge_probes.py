@@ -21,6 +21,7 @@ from scipy import stats
 from clinqa.analysis.judge import split_judge
 from clinqa.analysis.table import Rating
 from clinqa.data.rubric import Axis
+from clinqa.stats import bootstrap, mean_of_units
 
 
 def _per_item(ratings, axes, kind):
@@ -87,9 +88,9 @@ def self_preference(ratings: list[Rating], axes: tuple[Axis, ...], kind: str = "
         other = np.array([v[1] - v[2] for v in items.values() if v[0] != src])
         if mine.size < 2 or other.size < 2:
             continue
-        boots = (mine[rng.integers(0, mine.size, (n_boot, mine.size))].mean(1)
-                 - other[rng.integers(0, other.size, (n_boot, other.size))].mean(1))
-        out[judge] = (src, float(mine.mean() - other.mean()), *map(float, np.quantile(boots, [0.025, 0.975])))
+        gap = bootstrap(lambda m, o: mean_of_units(m) - mean_of_units(o), mine, other, n_boot=n_boot, seed=rng,
+                        estimate=float(mine.mean() - other.mean()))
+        out[judge] = (src, gap.estimate, gap.low, gap.high)
     return out
 
 

@@ -3,7 +3,8 @@
 Every function works on per-answer counts: for answer j, `best[j]` ratings fell in the axis's best bin out of
 `total[j]` ratings. The statistic is the share of all ratings in the best bin (sum best / sum total).
 
-- `cluster_bootstrap`: percentile interval, resampling whole answers (clustered by answer), 10,000 resamples.
+- `cluster_bootstrap`: percentile interval (`clinqa.stats.bootstrap`), resampling whole answers (clustered by
+  answer), 10,000 resamples.
 - `permutation_test`: two-tailed, 10,000 permutations, all of an answer's ratings moving together (blocked by answer).
   Paired (the two sources answered the same questions): each question's two answers swap sources with probability 1/2.
   Unpaired: answers are shuffled between sources.
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clinqa.stats import Interval
+from clinqa.stats import N_BOOT, Interval, bootstrap
 
-N_RESAMPLES = 10_000
+N_RESAMPLES = N_BOOT
 
 
 def _subsample(best: np.ndarray, total: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -40,15 +41,15 @@ def share(best, total, one_per_answer: bool = False) -> float:
 
 def cluster_bootstrap(best, total, n_boot: int = N_RESAMPLES, level: float = 0.95, seed: int = 0,
                       one_per_answer: bool = False) -> Interval:
+    """Share in the best bin with a percentile interval, resampling answers (their rating counts move together);
+    with `one_per_answer` every resampled answer contributes one random rating, drawn after the answers."""
     best, total = np.asarray(best, float), np.asarray(total, float)
-    if best.size == 0:
-        return Interval(float("nan"), float("nan"), float("nan"))
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, best.size, size=(n_boot, best.size))
-    b, t = best[idx], total[idx]
-    stats = _subsample(b, t, rng).mean(axis=1) if one_per_answer else b.sum(axis=1) / t.sum(axis=1)
-    a = (1 - level) / 2
-    return Interval(share(best, total, one_per_answer), float(np.quantile(stats, a)), float(np.quantile(stats, 1 - a)))
+
+    def statistic(b, t):
+        return _subsample(b, t, rng).mean(axis=1) if one_per_answer else b.sum(axis=1) / t.sum(axis=1)
+    return bootstrap(statistic, best, total, paired=True, n_boot=n_boot, level=level, seed=rng,
+                     estimate=share(best, total, one_per_answer) if best.size else None)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from clinqa.data.loaders.healthbench import RubricItem
 from clinqa.eval.sample import Sample, Score
 from clinqa.eval.grading import CRITERIA_SCHEMA, grade_with_retries
 from clinqa.models.base import GenRequest, GenResult
-from clinqa.stats import Interval
+from clinqa.stats import Interval, bootstrap
 
 GRADER_TEMPLATE = (resources.files("clinqa") / "resources" / "healthbench" / "grader_template.txt").read_text().strip()
 
@@ -99,9 +99,8 @@ def example_metrics(rubrics: list[RubricItem], tags: list[str], met: list[bool])
 def clipped_mean(values, n_boot: int = 1000, seed: int = 0) -> Interval:
     """Mean clipped to [0, 1] with a percentile bootstrap interval (resampling examples)."""
     v = np.asarray(values, float)
-    rng = np.random.default_rng(seed)
-    boots = np.clip(v[rng.integers(0, v.size, (n_boot, v.size))].mean(1), 0, 1)
-    return Interval(float(np.clip(v.mean(), 0, 1)), float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975)))
+    return bootstrap(lambda x: np.clip(x.mean(1), 0, 1), v, n_boot=n_boot, seed=seed,
+                     estimate=float(np.clip(v.mean(), 0, 1)) if v.size else None)
 
 
 @dataclass

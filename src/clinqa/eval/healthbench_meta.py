@@ -19,7 +19,7 @@ import numpy as np
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.healthbench import read_jsonl
 from clinqa.eval.healthbench import conversation, grade_criteria
-from clinqa.stats import Interval
+from clinqa.stats import Interval, bootstrap_replicates, percentile_interval
 
 URL = "https://openaipublic.blob.core.windows.net/simple-evals/healthbench/2025-05-07-06-14-12_oss_meta_eval.jsonl"
 
@@ -97,13 +97,11 @@ def meta_eval(rows: list[MetaRow], grader_labels: list[bool | None], n_boot: int
     model, phys = _pairs(rows, grader_labels)
     keys = sorted({r.completion_id for r in rows})
     m, p = _stats(model, phys, keys)
-    rng = np.random.default_rng(seed)
-    boots = np.array([_stats(model, phys, [keys[i] for i in rng.integers(0, len(keys), len(keys))])
-                      for _ in range(n_boot)])
+    boots = bootstrap_replicates(lambda draws: [_stats(model, phys, [keys[i] for i in row]) for row in draws],
+                                 np.arange(len(keys)), n_boot=n_boot, seed=seed)
 
     def iv(est, col):
-        b = boots[:, col][~np.isnan(boots[:, col])]
-        return Interval(est, *(map(float, np.quantile(b, [0.025, 0.975])) if b.size else (np.nan, np.nan)))
+        return percentile_interval(est, boots[:, col])
     cats = {}
     for c in sorted({r.category for r in rows}):
         sub = [(r, g) for r, g in zip(rows, grader_labels) if r.category == c]
