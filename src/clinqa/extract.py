@@ -28,6 +28,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
+                                  field_letter, undecorate)
 from clinqa.extract_text import norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
@@ -65,11 +67,18 @@ EXPLICIT = [
     re.compile(r"[\"']answer[\"']\s*:\s*[\"']\(?([A-Ja-j])\)?[\"']", re.I),
     re.compile(r"<answer>\s*\(?([A-Ja-j])\)?\s*</answer>", re.I),
     re.compile(r"✅\s*\(?([A-J])[\)\.:]"),
+    FOREIGN, OPTION_PAREN, LETTER_IS_BEST,      # other languages, "option (b)", "C is the best choice"
 ]
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
                         r"rather|final)\W[^.\n]{0,40}$", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
-                       r"(?:above|options|choices)\b", re.I)
+                       r"(?:above|options|choices)\b|\bbut\s+\(?[A-J]\)?\s+(?:is|seems|looks)\s+(?:equally|just\s+as|"
+                       r"also)\s+(?:likely|possible|plausible|valid|reasonable|good)", re.I)
+# a reply cut off mid-sentence whose last statement is tentative or still being weighed ("The answer is likely (A)
+# because ...; however, we should check for"): no answer
+TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|seems?|suggests?|tempting|lean\w*)\b",
+                       re.I)
+WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|let\s+me|wait|reconsider)\b", re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
 ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
@@ -113,8 +122,9 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
         ok = options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]})
         return "ok" if ok else None
-    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:or|and|/)\s*(?:\([A-J]\)|[A-J]\b)", rest):
-        return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis": a hedge
+    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:(?:or|and|o|ou|oder|y|et|und)\s|[/或和])\s*(?:la\s+|le\s+)?"
+                r"(?:\([A-J]\)|[A-J](?![^\W\d_]))", rest):
+        return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis", "A或C", "B o D": a hedge
     if re.match(r"\)?\s*\([^()\n]{1,60}\)\s+(?:is|are|has|have|shows?|causes?|would|can)\b", rest):
         return None       # "answer choice A (Legionella) is a gram-negative rod": an option described
     after = rest[:1]
@@ -154,7 +164,7 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     option's words (an earlier such statement is
     superseded by later ones), or when there are none."""
     hits = _explicit_hits(body, valid, options)
-    if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]):
+    if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
         return None       # a garbled statement decides only when it is the last word
     letters = {h[1] for h in hits if h[1] != "?"}
     last = hits[-1]
@@ -162,6 +172,18 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
         return last[1]
     lead = body[max(0, last[2] - 60):last[0]]
     return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
+
+
+def _cut_off_weighing(body: str, hit: tuple[int, str, int]) -> bool:
+    """Does the reply stop mid-sentence in the sentence of its last statement, which is tentative or still weighing?"""
+    text = body.rstrip()
+    if not text or text[-1] in ".!?)]}\"'*`。！？」":
+        return False
+    tail = text[hit[0] + 1:]
+    if re.search(r"[.!?。](?:\s|$)|\n", tail) or not re.search(r"\w", tail):
+        return False      # the statement's sentence ended (or the text ends at its letter)
+    lead = body[max(body.rfind(". ", 0, hit[2]), body.rfind("\n", 0, hit[2])) + 1:hit[0]]
+    return bool(TENTATIVE.search(lead) or WEIGHING.search(tail))
 
 
 def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
@@ -202,13 +224,15 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    body = _answer_segment(squeeze(text))
+    raw = _answer_segment(squeeze(text))
+    body = squeeze(undecorate(raw))
     if _explicit_hits(body, valid, options):
         return _explicit(body, valid, options)
-    bold = {m.group(1) for m in BOLD.finditer(body) if m.group(1) in valid}
+    bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}
     if len(bold) == 1:
         return bold.pop()
-    found = _leading(body, valid, options)
+    found = (field_letter(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
+             or closing_letter(body, valid))
     if found:
         return found
     if options:
