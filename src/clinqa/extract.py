@@ -30,6 +30,7 @@ from typing import Mapping
 
 from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
                                   field_letter, undecorate)
+from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
@@ -209,16 +210,6 @@ def _answer_segment(text: str) -> str:
     return NEW_QUESTION.split(body)[0]
 
 
-def _yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:
-    explicit = re.findall(r"\banswer\s*(?:is|would\s+be|:)?\s*[:\-]?\s*[\"'*(]*\s*(yes|no|maybe)\b", body, re.I)
-    if explicit:
-        return by_text[explicit[-1].lower()]
-    lead = re.match(r"\s*[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)", body, re.I)
-    last = re.search(r"(?:^|[,:]\s*)(yes|no|maybe)\s*[.!]?\s*$", body.strip(), re.I)   # "Based on the abstract, no."
-    found = lead or last
-    return by_text[found.group(1).lower()] if found else None
-
-
 def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str | None:
     """Return the chosen letter (upper case) among `options` (default A-J), or None when no answer can be read."""
     if not text or not text.strip():
@@ -238,7 +229,7 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if options:
         by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:
-            return _yes_no_maybe(body, by_text)
+            return yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
     return None
