@@ -39,10 +39,17 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
-                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|(?:classic|typical)\s+"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
-BEFORE = r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by) (?:an |a |the )?"
+BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by) (?:classic |typical |clearly "
+          r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
+# "... make acute interstitial nephritis the diagnosis"
+THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
+# "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
+# a clause after a colon, an equals sign or a dash (not after an option's label: "Option A: Aspirin")
+CLOSING = re.compile(r"^(.*?)\s*(?:[:=]|\s[—–-]\s|—)\s*([^:=—]+?)\s*(?:\([^()]*\))?\s*[.!]?\s*$")
+ARTICLES = {"a", "an", "the"}
 PRONOUNS = set("this it that which these those so thus therefore hence then here there one".split())
 # "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
 AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropriate|probable|accurate|effective)|"
@@ -58,8 +65,22 @@ def norm(s: str) -> str:
 
 
 def _phrase(option: str) -> str:
-    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying")."""
-    return " ".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
+    between words ("obtain a blood culture" matches "Obtain blood cultures")."""
+    return " (?:(?:a|an|the) )?".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+
+
+def _words(s: str) -> list[str]:
+    """Stems of the words, without articles: what an option's text must equal when it stands on its own."""
+    return [stem(w) for w in norm(s).split() if w not in ARTICLES]
+
+
+def _equals(s: str, options: Mapping[str, str]) -> str | None:
+    """The option whose whole text `s` is (words by stem, articles and a leading light verb ignored), else None."""
+    have = _words(s)
+    said = [k for k, v in options.items() if _words(v) and have in (_words(v), _words(v)[1:])
+            or (have[1:] == _words(v) and have[0] in LIGHT | {"start", "give", "prescrib", "choos"})]
+    return said[0] if len(said) == 1 else None
 
 
 def _content(s: str) -> list[str]:
@@ -84,8 +105,13 @@ def _covers(words: list[str], option: str) -> bool:
 
 
 def _mentions(clause: str, options: Mapping[str, str]) -> set[str]:
+    """The options whose text the clause contains, except one found only inside another's longer text ("aspirin" in
+    "aspirin and clopidogrel")."""
     s = f" {norm(clause)} "
-    return {k for k, v in options.items() if norm(v) and re.search(rf" {_phrase(v)} ", s)}
+    spans = {k: [m.span() for m in re.finditer(rf"(?<= ){_phrase(v)}(?= )", s)] for k, v in options.items() if norm(v)}
+    inside = lambda a, b: b[0] <= a[0] and a[1] <= b[1] and a != b
+    return {k for k, found in spans.items()
+            if any(not any(inside(a, b) for j, other in spans.items() if j != k for b in other) for a in found)}
 
 
 def mislabelled(body: str, options: Mapping[str, str]) -> bool:
@@ -107,15 +133,23 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     named = set()
     for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
-        if NEGATED.search(clause) or HEDGED.search(clause) or len(_mentions(clause, options)) > 1:
+        if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
-        for k, v in options.items():
-            if len(norm(v)) >= 3 and re.search(rf"{BEFORE}{_phrase(v)} ", s):
-                named.add(k)
         subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
+        if len(_mentions(subject.group(1) if subject else clause, options)) > 1:
+            continue
+        mentioned = _mentions(clause, options)
+        for k, v in options.items():
+            if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
+                named.add(k)
+        closing = CLOSING.match(clause.strip())
+        if closing and not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", closing.group(1),
+                                     re.I):
+            named.update(k for k in [_equals(closing.group(2), options)] if k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
-            said = [k for k, v in options.items() if re.search(rf" {_phrase(v)} $", f" {subject.group(1)}")]
+            said = [k for k, v in options.items()
+                    if re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
             part = _content(subject.group(1))      # "Delaying surgery is ...": part of one option's text
             said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(_content(v))]
             own = set(subject.group(1).split()) - PRONOUNS
@@ -126,4 +160,8 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             covered = [k for k, v in options.items() if _covers(words, v)]
             if len(covered) == 1:
                 named.add(covered[0])
+    last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
+    imperative = _equals(re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip()), options)
+    if imperative and not NEGATED.search(last):       # "Perform a lumbar puncture." closing the reply
+        named.add(imperative)
     return named.pop() if len(named) == 1 and "?" not in named else None
