@@ -52,7 +52,7 @@ EXPLICIT = [
     # "the most appropriate is (C)", "the most likely is B"
     re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
-    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I)\s+(?:choose|select|pick|go\s+with|opt\s+for)" + _OPT + _L,
+    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I)\s+(?:choose|select|pick|go\s+with|opt\s+for|commit\s+to|settle\s+on|stick\s+with)" + _OPT + _L,
                re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
@@ -79,6 +79,10 @@ NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|cl
 # because ...; however, we should check for"): no answer
 TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|seems?|suggests?|tempting|lean\w*)\b",
                        re.I)
+# in a reply cut off mid-sentence only a statement that calls its letter the answer counts ("(option A)" inside a
+# numbered reasoning step does not)
+FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|respuesta|r[ée]ponse|"
+                  r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
 WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|let\s+me|wait|reconsider)\b", re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
 ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
@@ -165,6 +169,8 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     option's words (an earlier such statement is
     superseded by later ones), or when there are none."""
     hits = _explicit_hits(body, valid, options)
+    if _cut_off(body):
+        hits = [h for h in hits if FIRM.search(body[h[2]:h[0]])]
     if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
         return None       # a garbled statement decides only when it is the last word
     letters = {h[1] for h in hits if h[1] != "?"}
@@ -175,11 +181,17 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
 
 
+def _cut_off(body: str) -> bool:
+    """Does the reply stop mid-sentence (not at a full stop, a closing bracket or quote, or its answer letter)?"""
+    text = body.rstrip()
+    return bool(text) and text[-1] not in ".!?)]}\"'*`。！？」" and not re.search(r"\b[A-J]$", text)
+
+
 def _cut_off_weighing(body: str, hit: tuple[int, str, int]) -> bool:
     """Does the reply stop mid-sentence in the sentence of its last statement, which is tentative or still weighing?"""
-    text = body.rstrip()
-    if not text or text[-1] in ".!?)]}\"'*`。！？」":
+    if not _cut_off(body):
         return False
+    text = body.rstrip()
     tail = text[hit[0] + 1:]
     if re.search(r"[.!?。](?:\s|$)|\n", tail) or not re.search(r"\w", tail):
         return False      # the statement's sentence ended (or the text ends at its letter)

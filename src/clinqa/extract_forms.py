@@ -62,7 +62,7 @@ CLOSING = re.compile(r"(?:^|[.!?]\s|\n)(?:[^\n.!?]{0,40}?(?i:[:,]|\bbut|\bprobab
 
 def undecorate(text: str) -> str:
     """The reply without decoration around its answer (see the module docstring); words are left as they are."""
-    text = LEFT_ARROW.sub(r"\1 is the correct answer", text)
+    text = LEFT_ARROW.sub(r"\1 is the correct answer.", text)
     text = RIGHT_ARROW.sub(": ", text)
     text = EMOJI.sub(" ", text)
     text = EMPHASIS.sub("", text)

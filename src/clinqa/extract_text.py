@@ -42,8 +42,12 @@ VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriat
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
-BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by) (?:classic |typical |clearly "
+BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
+          r"(?:prescribe|recommend|choose|select|go with|opt for|start|give|pick)) (?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
+# "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
+INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
+             r"needed|necessary|all that (?:is|s) (?:needed|required|necessary))\b")
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -131,6 +135,7 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     if mislabelled(body, options):
         return None
     named = set()
+    body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
     for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         if NEGATED.search(clause) or HEDGED.search(clause):
@@ -139,6 +144,10 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
         if len(_mentions(subject.group(1) if subject else clause, options)) > 1:
             continue
+        indicated = re.match(rf" ((?:\w+ )*?){INDICATED[1:]}", s)
+        if indicated:
+            named.update(k for k, v in options.items()
+                         if re.search(rf" {_phrase(v)} $", f" {indicated.group(1)}") and k in _mentions(clause, options))
         mentioned = _mentions(clause, options)
         for k, v in options.items():
             if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
