@@ -52,8 +52,9 @@ EXPLICIT = [
     # "the most appropriate is (C)", "the most likely is B"
     re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
-    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I)\s+(?:choose|select|pick|go\s+with|opt\s+for|commit\s+to|settle\s+on|stick\s+with)" + _OPT + _L,
-               re.I),
+    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I)\s+(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
+               r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with)"
+               + _OPT + _L, re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
     re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
@@ -67,7 +68,6 @@ EXPLICIT = [
     re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-Ja-j])\)?"),
     re.compile(r"[\"']answer[\"']\s*:\s*[\"']\(?([A-Ja-j])\)?[\"']", re.I),
     re.compile(r"<answer>\s*\(?([A-Ja-j])\)?\s*</answer>", re.I),
-    re.compile(r"✅\s*\(?([A-J])[\)\.:]"),
     FOREIGN, OPTION_PAREN, LETTER_IS_BEST,      # other languages, "option (b)", "C is the best choice"
 ]
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
@@ -83,7 +83,8 @@ TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|s
 # numbered reasoning step does not)
 FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|respuesta|r[ée]ponse|"
                   r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
-WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|let\s+me|wait|reconsider)\b", re.I)
+WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|except|let\s+me|wait|reconsider)\b",
+                      re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
 ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
@@ -130,6 +131,8 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:(?:or|and|o|ou|oder|y|et|und)\s|[/或和])\s*(?:la\s+|le\s+)?"
                 r"(?:\([A-J]\)|[A-J](?![^\W\d_]))", rest):
         return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis", "A或C", "B o D": a hedge
+    if re.match(r"[\)\]'\"]?\s*,\s*(?:and\s+)?[\(\['\"]?[A-J][\)\]'\"]?(?:\s*[,\]\)]|\s*$)", rest):
+        return None       # "answer: [A, D]": a list of letters
     if re.match(r"\)?\s*\([^()\n]{1,60}\)\s+(?:is|are|has|have|shows?|causes?|would|can)\b", rest):
         return None       # "answer choice A (Legionella) is a gram-negative rod": an option described
     after = rest[:1]

@@ -7,11 +7,12 @@ replies, a marked option in a check-mark list, and a letter standing alone at th
   "(C)") and a circled number right after an answer word ("答案：③" is C). Check and cross marks are kept.
 - `FOREIGN`: "答案：A", "正确答案是 C", "所以选B", "正解は A", "La respuesta es A", "la opción correcta es (B)",
   "Réponse : C", "la bonne réponse est donc la B", "Die richtige Antwort ist C", "A alternativa correta é a D",
-  "Resposta correta: letra D". "或 o ou oder" are read as "or" by the hedge check in `clinqa.extract`.
+  "Resposta correta: letra D", "La risposta corretta è la D", "정답은 C", "Ответ: B". "或 和 o ou oder y et und" are
+  read as "or"/"and" by the hedge check in `clinqa.extract`.
 - `field_letter`: the letter of a structured reply's single-letter fields (`"choice": "C"`, `final_answer: d`,
   `{"result": {"option": "A"}}`); fields that name a rejected option (`ruled_out`, `eliminated`, `least_likely`)
   are skipped; fields that disagree are decided by the one called final/answer, else not at all.
-- `checked_option`: "✅ B) ..." or "A ✓" in a list whose other options are crossed out.
+- `checked_option`: "✅ B) ...", "A ✓" or "B: ✅", the one option marked with a check.
 - `closing_letter`: a letter alone at the very end, after a short lead and a colon or comma ("Verdict: B", "Thus: D",
   "On balance, C.", "Not entirely certain, but A.", "Probably D. (Confidence: moderate.)").
 """
@@ -27,16 +28,17 @@ LEFT_ARROW = re.compile(r"(\(?\b[A-J]\)?)[ \t]*(?:←|⬅|<-+|⟵|⟸)[^\n]*")
 EMPHASIS = re.compile(r"(?<![\w*])(?:\*{1,3}|_{2,3})(?=\S)|(?<=\S)(?:\*{1,3}|_{2,3})(?![\w*])")
 CIRCLED_LETTER = {chr(0x24B6 + i): f"({chr(65 + i)})" for i in range(10)} | \
                  {chr(0x24D0 + i): f"({chr(97 + i)})" for i in range(10)}
-FOREIGN_WORD = (r"(?:(?<![^\W\d_])(?:respuesta|r[ée]ponse|antwort|resposta|risposta|alternativa|opci[oó]n|op[cç][aã]o)"
-                r"|答案|正解|选(?!项)|選(?!項))")
+FOREIGN_WORD = (r"(?:(?<![^\W\d_])(?:respuesta|r[ée]ponse|antwort|antwoord|resposta|risposta|alternativa|opci[oó]n|"
+                r"op[cç][aã]o|ответ)|答案|答え|正解|정답|选(?!项)|選(?!項))")
 ANSWER_WORD = r"(?:(?<![^\W\d_])answer|" + FOREIGN_WORD[3:]
 CIRCLED_NUMBER = re.compile(ANSWER_WORD + r"([^\n①-⑩]{0,8}?)([①-⑩])", re.I)
 
 # "la opción correcta es (B)", "Die richtige Antwort lautet: D", "答案为A", "所以选B", "正解は A"
 FOREIGN = re.compile(
     FOREIGN_WORD + r"[】\]]?(?:择|擇)?"
-    r"(?:\s*(?:correcta|correcto|correcte|correta|correto|richtige|korrekte|bonne|juste|finale?|正确|正確))*"
-    r"(?:\s*(?:es|est|ist|lautet|é|è|sería|seria|serait|wäre|será|sera|是|为|為|は|[:：=]))*"
+    r"(?:\s*(?:correcta|correcto|correcte|correta|correto|corretta|corretto|giusta|richtige|korrekte|bonne|juste|finale?|"
+    r"正确|正確))*"
+    r"(?:\s*(?:es|est|ist|is|lautet|é|è|sería|seria|serait|wäre|será|sera|是|为|為|は|은|는|[:：=]))*"
     r"(?:\s*(?:donc|alors|also|daher|portanto|entonces|por\s+lo\s+tanto|la|le|a|die|der|letra|lettre|buchstabe|"
     r"opci[oó]n|option|op[cç][aã]o|alternativa|选项|選項)(?![^\W\d_]))*"
     r"\s*(?:[\(\['\"“‘]\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])", re.I)
@@ -53,8 +55,7 @@ REJECTED_FIELD = re.compile(r"exclud|eliminat|ruled|rule_out|wrong|incorrect|lea
                             r"alternativ|runner|second|initial|first|prior|previous|impression", re.I)
 FINAL_FIELD = re.compile(r"final|answer|choice|pick|select", re.I)
 
-MARKED_LINE = re.compile(r"(?m)^\s*([" + CHECK + CROSS + r"])?\s*\(?([A-J])(?:[\)\.:]|\s|$)[^\n]*?([" + CHECK +
-                         CROSS + r"])?\s*$")
+MARK_OR_LETTER = re.compile(r"([" + CHECK + CROSS + r"])|(?<![\w'’])\(?([A-J])(?:[\)\.:]|(?=\s)|$)")
 CLOSING = re.compile(r"(?:^|[.!?]\s|\n)(?:[^\n.!?]{0,40}?(?i:[:,]|\bbut|\bprobably|\blikely|\btentatively|\bso|"
                      r"\bthus|\bhence|\btherefore))?\s*\(?([A-J])\)?\s*[.!]?\s*(?:\([^()\n]{0,80}\)\s*\.?)?\s*$"
                      r"|[:：]\s*\(?([A-J])\)?\s*[.!]?\s*$")
@@ -65,7 +66,7 @@ def undecorate(text: str) -> str:
     text = LEFT_ARROW.sub(r"\1 is the correct answer.", text)
     text = RIGHT_ARROW.sub(": ", text)
     text = EMOJI.sub(" ", text)
-    text = EMPHASIS.sub("", text)
+    text = EMPHASIS.sub("", text).replace("`", "")
     text = "".join(CIRCLED_LETTER.get(c, c) for c in text)
     text = CIRCLED_NUMBER.sub(lambda m: m.group(0)[:-1] + f"({chr(ord(m.group(2)) - 0x2460 + 65)})", text)
     return re.sub(r":\s*:", ":", re.sub(r"[^\S\n]+", " ", text))
@@ -86,13 +87,25 @@ def field_letter(body: str, valid: set[str]) -> str | None:
 
 
 def checked_option(body: str, valid: set[str]) -> str | None:
-    """The one option line marked with a check when the other marked lines are crossed out."""
-    checked, crossed = set(), set()
-    for m in MARKED_LINE.finditer(body):
-        marks = {m.group(1), m.group(3)} - {None}
-        if m.group(2) in valid and marks:
-            (checked if marks <= set(CHECK) else crossed if marks <= set(CROSS) else set()).add(m.group(2))
-    return checked.pop() if len(checked) == 1 and crossed else None
+    """The one option marked with a check ("✅ B) ...", "A ✓", "B: ✅"), the others crossed out or unmarked: marks
+    pair with the letter after them when the list starts with a mark, else with the letter before them."""
+    tokens = [(m.group(1), m.group(2)) for m in MARK_OR_LETTER.finditer(body)]
+    if not any(mark for mark, _ in tokens):
+        return None
+    mark_first = tokens[0][0] is not None
+    checked, crossed, letter, mark = set(), set(), None, None
+    for m, l in tokens:
+        if mark_first:
+            mark = m or mark
+            if l and mark:
+                (checked if mark in CHECK else crossed).add(l)
+                mark = None
+        else:
+            letter = l or letter
+            if m and letter:
+                (checked if m in CHECK else crossed).add(letter)
+                letter = None
+    return checked.pop() if len(checked) == 1 and checked <= valid else None
 
 
 def closing_letter(body: str, valid: set[str]) -> str | None:
@@ -105,4 +118,5 @@ def closing_letter(body: str, valid: set[str]) -> str | None:
     start = m.start() if m.group(1) else max(body.rfind("\n", 0, m.start()),
                                               *(body.rfind(c + " ", 0, m.start()) for c in ".!?")) + 1
     lead = body[start:m.start(m.lastindex)].lstrip(".!? ")
-    return None if re.search(r"\b[A-J]\b|\b(?:or|and|not)\s*$|[/或]", lead) else letter
+    others = set(re.findall(r"\b[A-J]\b(?!['’])", lead)) - {letter}
+    return None if others or re.search(r"\b(?:or|and|not)\s*$|[/或]", lead) else letter

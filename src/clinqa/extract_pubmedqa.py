@@ -19,7 +19,7 @@ import re
 
 WORD = r"[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)"
 AS_ANSWER = r"(?=\s*[,.:;!)\-–—\"'*]|\s*$)"
-STATED = re.compile(r"\banswer(?:\s+to\s+(?:the|this)\s+question)?\s*(?:is|would\s+be|:)?\s*[:\-]?\s*" + WORD, re.I)
+STATED = re.compile(r"\banswer(?:\s+to\s+(?:the|this)\s+question)?\s*(?:is|would\s+be|:)?\s*[:\-–—]?\s*" + WORD, re.I)
 CONCLUDED = re.compile(
     r"\b(?:in\s+conclusion|we\s+conclude(?:\s+that)?|to\s+conclude|conclusion|in\s+summary|overall|taken\s+together|"
     r"therefore|thus|hence|so)\s*[,:\-–—]?\s*" + WORD + AS_ANSWER
@@ -31,7 +31,7 @@ IN_WORDS = [(re.compile(r"\banswer\s+is\s+(?:in\s+the\s+)?affirmative|\b(?:an?\s
                         r"(?:does\s+not|doesn['’]t|did\s+not|fails?\s+to)\s+support\s+(?:this|it)\s*[.!]?\s*$", re.I),
              "no")]
 LEAD = re.compile(r"\s*" + WORD, re.I)
-LAST = re.compile(r"(?:^|[,:\-–—]\s*|\(\s*)(yes|no|maybe)\s*\)?\s*[.!]?\s*$", re.I)   # "Based on the abstract, no."
+LAST = re.compile(r"(?:^|[,:\-–—.!?]\s*|\(\s*)(yes|no|maybe)\s*\)?\s*[.!]?\s*$", re.I)   # "Based on the abstract, no."
 
 
 def yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:

@@ -39,7 +39,7 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
-                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|(?:classic|typical)\s+"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
@@ -75,15 +75,29 @@ def _phrase(option: str) -> str:
 
 
 def _words(s: str) -> list[str]:
-    """Stems of the words, without articles: what an option's text must equal when it stands on its own."""
-    return [stem(w) for w in norm(s).split() if w not in ARTICLES]
+    """Stems of the words, without articles and possessives: what an option's text must equal when it stands on its
+    own ("Paget's disease of bone" is "Paget disease of bone")."""
+    return [stem(w) for w in norm(re.sub(r"['’]s\b", "", s)).split() if w not in ARTICLES]
 
 
 def _equals(s: str, options: Mapping[str, str]) -> str | None:
-    """The option whose whole text `s` is (words by stem, articles and a leading light verb ignored), else None."""
+    """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
+    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), else None."""
     have = _words(s)
-    said = [k for k, v in options.items() if _words(v) and have in (_words(v), _words(v)[1:])
-            or (have[1:] == _words(v) and have[0] in LIGHT | {"start", "give", "prescrib", "choos"})]
+    exact = [k for k, v in options.items() if have and have == _words(v)]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    verbs = LIGHT | {"start", "give", "prescrib", "choos", "perform", "obtain", "order"}
+
+    def same(want: list[str]) -> bool:
+        if not want or not have:
+            return False
+        if have == want[1:] and want[0] in verbs:
+            return True       # "lumbar puncture" for "Perform a lumbar puncture"
+        extra = have[0] if have[1:] == want and len(have[0]) > 2 and have[0].isalpha() else None
+        return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other"} and not any(
+            extra.startswith(x) and any(w.startswith(y) for w in want) for a, b in OPPOSITE for x, y in ((a, b), (b, a)))
+    said = [k for k, v in options.items() if same(_words(v))]
     return said[0] if len(said) == 1 else None
 
 
@@ -141,6 +155,10 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
+        closing = CLOSING.match(clause.strip())
+        if closing and not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", closing.group(1),
+                                     re.I):
+            named.update(k for k in [_equals(closing.group(2), options)] if k)
         subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
         if len(_mentions(subject.group(1) if subject else clause, options)) > 1:
             continue
@@ -152,10 +170,6 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         for k, v in options.items():
             if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
                 named.add(k)
-        closing = CLOSING.match(clause.strip())
-        if closing and not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", closing.group(1),
-                                     re.I):
-            named.update(k for k in [_equals(closing.group(2), options)] if k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
             said = [k for k, v in options.items()
                     if re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
