@@ -56,6 +56,9 @@ EXPLICIT = [
                r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with)"
                + _OPT + _L, re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
+    # "Probably B, since ...", "I think C." opening a sentence
+    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say)\s*,?\s*"
+               r"\(?([A-J])\)?(?=\s*[,.;:!]|\s*$)", re.I),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
     re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
     re.compile(r"\((?:option|choice)\s+([A-J])\)"),

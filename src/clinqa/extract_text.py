@@ -39,7 +39,7 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
-                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
@@ -47,7 +47,8 @@ BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act 
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
 INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
-             r"needed|necessary|all that (?:is|s) (?:needed|required|necessary))\b")
+             r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
+             r"all that (?:is|s) (?:needed|required|necessary))\b")
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -183,6 +184,11 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             covered = [k for k, v in options.items() if _covers(words, v)]
             if len(covered) == 1:
                 named.add(covered[0])
+    lines = [line for line in body.strip().splitlines() if line.strip()]
+    opening = re.match(r"\W*(.+?)\s*(?:[:—–]|\s-\s|\.\s)", lines[0] + " ") if lines else None
+    leads = [k for line in lines for k in [_equals(re.split(r"\s*(?:[:—–]|\s-\s|\.\s)", line + " ")[0], options)] if k]
+    if opening and len(leads) == 1 and _equals(opening.group(1), options):
+        named.add(leads[0])       # "Renal artery stenosis — the bruit ... clinch it.": the answer first, then why
     last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
     imperative = _equals(re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip()), options)
     if imperative and not NEGATED.search(last):       # "Perform a lumbar puncture." closing the reply
