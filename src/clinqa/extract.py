@@ -176,7 +176,7 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     superseded by later ones), or when there are none."""
     hits = _explicit_hits(body, valid, options)
     if _cut_off(body):
-        hits = [h for h in hits if FIRM.search(body[h[2]:h[0]])]
+        hits = [h for h in hits if FIRM.search(re.split(r"[.!?]\s|\n", body[h[2]:])[0])]
     if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
         return None       # a garbled statement decides only when it is the last word
     letters = {h[1] for h in hits if h[1] != "?"}
