@@ -26,7 +26,7 @@ from clinqa.models import load_model
 from clinqa.prompts import get_protocol
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-CORPORA = [FIXTURES / f"extraction_{name}.jsonl" for name in ("corpus", "new", "heldout", "heldout2", "heldout3")]
+CORPORA = [FIXTURES / f"extraction_{name}.jsonl" for name in ("corpus", "new", "heldout", "heldout2", "heldout3", "heldout4")]
 
 
 def read_corpus(path: Path) -> list[dict]:
