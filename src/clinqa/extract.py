@@ -57,14 +57,17 @@ EXPLICIT = [
                + _OPT + _L, re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
     # "Probably B, since ...", "I think C." opening a sentence
-    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say)\s*,?\s*"
-               r"\(?([A-J])\)?(?=\s*[,.;:!]|\s*$)", re.I),
+    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
+               r"leaning(?:\s+towards?)?)\s*,?\s*\(?([A-J])\)?(?=\s*[,.;:!(]|\s*$)", re.I),
+    # "I'm fairly sure it's D", "it is probably B."
+    re.compile(r"\b(?:it['’]s|it\s+is)\s+(?:probably\s+|likely\s+|definitely\s+|clearly\s+)?\(?([A-J])\)?(?=[\s,.;:!)]|$)"),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
     re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
     re.compile(r"\((?:option|choice)\s+([A-J])\)"),
     re.compile(r",\s*(?:option|choice)\s+([A-J])\s*\.?\s*$"),
     # "(B) is correct", "Option B is the correct answer", "option D (Ruxolitinib) is the best choice"
-    re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\))?\s+is\s+"
+    re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\)|\s*[:\-–—]\s*[^.\n:]{1,60}?)?"
+               r"\s+is\s+"
                r"(?:the\s+)?(?:correct|right|best)\b", re.I),
     # "B is more likely", "\boxed{D}", "\boxed{\text{E}}", {"answer": "D"}, <answer>D</answer>, "✅ B)"
     re.compile(r"\b([A-J])\s+is\s+(?:the\s+)?(?:more|most)\s+likely\b"),
@@ -187,6 +190,10 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
 
 
+UNFINISHED = re.compile(r"\b(?:the|a|an|of|with|is|are|was|be|and|or|to|that|which|as|for|in|on|by|because|so|since|"
+                        r"suggests?|consistent|than|but|if|when|while|due)\W*$", re.I)
+
+
 def _cut_off(body: str) -> bool:
     """Does the reply stop mid-sentence (not at a full stop, a closing bracket or quote, or its answer letter)?"""
     text = body.rstrip()
@@ -245,6 +252,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if found:
         return found
     if options:
+        end = max(body.rfind("\n"), *(body.rfind(c + " ") for c in ".!?")) + 1
+        if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
+            body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:
             return yes_no_maybe(body, by_text)

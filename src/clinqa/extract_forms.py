@@ -118,5 +118,5 @@ def closing_letter(body: str, valid: set[str]) -> str | None:
     start = m.start() if m.group(1) else max(body.rfind("\n", 0, m.start()),
                                               *(body.rfind(c + " ", 0, m.start()) for c in ".!?")) + 1
     lead = body[start:m.start(m.lastindex)].lstrip(".!? ")
-    others = set(re.findall(r"\b[A-J]\b(?!['’])", lead)) - {letter}
+    others = set(re.findall(r"\b[A-J]\b(?!['’])", lead)) & valid - {letter}
     return None if others or re.search(r"\b(?:or|and|not)\s*$|[/或]", lead) else letter

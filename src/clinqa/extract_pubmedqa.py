@@ -6,7 +6,7 @@ In order, the last of each kind wins:
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
    "the evidence supports a 'yes' answer", "the answer is affirmative" / "a negative answer", "inconclusive — maybe",
    "not conclusive (maybe)", "I would say yes", and a verdict on the question itself: "The evidence supports this."
-   (yes), "The evidence does not support this." (no), "The evidence is mixed." (maybe);
+   (yes), "The evidence does not support this." (no), "The evidence is mixed." (maybe), "Probably not." (no);
 3. the answer word first ("Yes, mitochondria are involved.") or last ("Based on the abstract, no.").
 The word must stand as an answer, followed by punctuation or the end: "no significant difference" says nothing, and
 "yes or maybe" decides nothing. A restatement of the question's claim is not read: without the question, "the evidence
@@ -31,7 +31,8 @@ IN_WORDS = [(re.compile(r"\banswer\s+is\s+(?:in\s+the\s+)?affirmative|\b(?:an?\s
                         r"(?:does\s+not|doesn['’]t|did\s+not|fails?\s+to)\s+support\s+(?:this|it)\s*[.!]?\s*$", re.I),
              "no"),
             (re.compile(r"\b(?:evidence|data|results?|findings?)\s+(?:is|are|was|were|remains?)\s+(?:mixed|inconclusive|"
-                        r"equivocal|conflicting|insufficient)\s*[.!]?\s*$", re.I), "maybe")]
+                        r"equivocal|conflicting|insufficient)\s*[.!]?\s*$", re.I), "maybe"),
+            (re.compile(r"^\W*(?:probably|likely|most\s+likely)\s+not\s*[.!]?\s*$", re.I), "no")]
 LEAD = re.compile(r"\s*" + WORD, re.I)
 LAST = re.compile(r"(?:^|[,:\-–—.!?]\s*|\(\s*)(yes|no|maybe)\s*\)?\s*[.!]?\s*$", re.I)   # "Based on the abstract, no."
 

@@ -18,6 +18,7 @@ A careful reader matches an option's text loosely but only where the output asse
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Mapping
 
 STOP = set("a an the of to in for with by on at from and or as is are be was were this that which its it "
@@ -39,7 +40,7 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
-                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
@@ -48,7 +49,8 @@ BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act 
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
 INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
              r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
-             r"all that (?:is|s) (?:needed|required|necessary))\b")
+             r"all that (?:is|s) (?:needed|required|necessary)|enough|sufficient)\b|"
+             r" (?:fits|fits best|best fits|suffices)\b")
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -66,6 +68,8 @@ LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*
 
 
 def norm(s: str) -> str:
+    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), everything else one space."""
+    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
 
 
@@ -84,7 +88,7 @@ def _words(s: str) -> list[str]:
 def _equals(s: str, options: Mapping[str, str]) -> str | None:
     """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
     a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), else None."""
-    have = _words(s)
+    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+", "", s, flags=re.I))     # "It's mitochondrial"
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
         return exact[0] if len(exact) == 1 else None
@@ -165,15 +169,15 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             continue
         indicated = re.match(rf" ((?:\w+ )*?){INDICATED[1:]}", s)
         if indicated:
-            named.update(k for k, v in options.items()
-                         if re.search(rf" {_phrase(v)} $", f" {indicated.group(1)}") and k in _mentions(clause, options))
+            named.update(k for k, v in options.items() if k in _mentions(indicated.group(1), options)
+                         and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {indicated.group(1)}"))
         mentioned = _mentions(clause, options)
         for k, v in options.items():
             if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
                 named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
-            said = [k for k, v in options.items()
-                    if re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
+            said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
+                    and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
             part = _content(subject.group(1))      # "Delaying surgery is ...": part of one option's text
             said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(_content(v))]
             own = set(subject.group(1).split()) - PRONOUNS
