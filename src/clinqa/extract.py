@@ -3,24 +3,34 @@
 Reading order, each step only when the previous found nothing:
 1. A reasoning model's `<think>...</think>` block is dropped, and so is everything from an invented next question
    ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question asked wins over text the
-   model wrote for a question it made up.
+   model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
+   emphasis, emoji, arrows read as a colon, circled letters).
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
-   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.", and an
-   option's own text after an answer lead ("The correct answer is Deamidated gliadin peptide"). When they disagree,
-   the last wins only if it is a final answer or a self-correction ("On reflection, the answer is D"); otherwise the
-   text has no answer. A letter followed by "or C" is not an answer; a letter followed by another option's text
-   ("(B) Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
-   statement the text has none (an earlier garbled one is superseded by a later clean one).
+   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.",
+   "C is the best choice", "Probably B, since ...", answer words of other languages ("答案：A", "la respuesta es B",
+   "Die richtige Antwort ist C"), and an option's own text after an answer lead ("The correct answer is Deamidated
+   gliadin peptide"). When they disagree, the last wins only if it is a final answer or a self-correction ("On
+   reflection, the answer is D"); otherwise the text has no answer. A letter followed by "or C" (or "或C", "o C"), a
+   list of letters, or "but D is equally likely" is not an answer; a letter followed by another option's text ("(B)
+   Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
+   statement the text has none (an earlier garbled one is superseded by a later clean one). A reply cut off
+   mid-sentence keeps only statements that call their letter the answer, and none that is tentative or still being
+   weighed in the unfinished sentence ("The answer is likely (A) because ...; however, we should check for").
 3. A letter in bold alone ("**B**"), when only one letter is bolded.
-4. A leading letter, only when formatted as an option: bracketed ("(C)", "[C]"), a bare letter that is the whole
-   answer ("B", "B."), or a letter followed by ")" "." ":" and that option's own text ("C. warfarin"). Never a word:
-   "A 45-year-old man ..." is not option A and "C. difficile ..." is not option C.
+4. The single-letter fields of a JSON/YAML reply (`"choice": "C"`, `final_answer: d`; not `ruled_out`), the one option
+   marked with a check ("✅ B)", "A ✓", "B: ✅"), a leading letter formatted as an option (bracketed "(C)", a bare "B",
+   or a letter followed by ")" "." ":" and that option's own text: "C. warfarin"; never a word: "A 45-year-old man
+   ..." is not option A and "C. difficile ..." is not option C), or a letter alone closing the reply after a short
+   lead ("Verdict: B", "On balance, C.", "... required -> C").
 5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
    warfarin", "Delaying surgery ... is the most appropriate next step", "... suggests an aneurysm of the common iliac
-   artery"; words matched by stem, and after a verdict in any order with one word left out, never beside its
-   opposite; clauses that negate or hedge assert nothing; a text that pairs letters with other options' texts is
-   unreadable), and yes/no/maybe for PubMedQA when stated as the answer or as the first word.
+   artery", "...: aspirin and clopidogrel.", "Perform a lumbar puncture." closing the reply; words matched by stem,
+   accents and articles ignored, an option found only inside a longer option's text not counted, and after a verdict
+   in any order with one word left out, never beside its opposite; clauses that negate or hedge assert nothing, nor
+   does an unfinished last sentence; a text that pairs letters with other options' texts is unreadable), and for
+   PubMedQA yes/no/maybe stated as the answer, as a conclusion in words or as the first or last word
+   (clinqa.extract_pubmedqa).
 """
 
 from __future__ import annotations
