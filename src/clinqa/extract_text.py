@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Mapping
 
 STOP = set("a an the of to in for with by on at from and or as is are be was were this that which its it "
            "his her their who whom".split())
 
 
+@lru_cache(maxsize=8192)
 def stem(w: str) -> str:
     w = re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 4 and not w.endswith(("ss", "is", "us")) else w
     return w[:-1] if len(w) > 4 and w.endswith("e") else w
@@ -55,7 +57,7 @@ INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indic
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
 # a clause after a colon, an equals sign or a dash (not after an option's label: "Option A: Aspirin")
-CLOSING = re.compile(r"^(.*?)\s*(?:[:=]|\s[—–-]\s|—)\s*([^:=—]+?)\s*(?:\([^()]*\))?\s*[.!]?\s*$")
+SEPARATOR = re.compile(r"[:=]|\s[—–-]\s|—")
 ARTICLES = {"a", "an", "the"}
 PRONOUNS = set("this it that which these those so thus therefore hence then here there one".split())
 # "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
@@ -67,12 +69,15 @@ AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropr
 LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-])\s*([^\n]{3,})", re.M | re.I)
 
 
+@lru_cache(maxsize=8192)
 def norm(s: str) -> str:
     """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), everything else one space."""
-    s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+    if not s.isascii():
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
 
 
+@lru_cache(maxsize=8192)
 def _phrase(option: str) -> str:
     """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
     between words ("obtain a blood culture" matches "Obtain blood cultures")."""
@@ -160,10 +165,12 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
-        closing = CLOSING.match(clause.strip())
-        if closing and not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", closing.group(1),
-                                     re.I):
-            named.update(k for k in [_equals(closing.group(2), options)] if k)
+        separators = list(SEPARATOR.finditer(clause))
+        if separators:
+            head, tail = clause[:separators[-1].start()], clause[separators[-1].end():]
+            tail = re.sub(r"\s*\([^()]*\)\s*\.?\s*$|\s*[.!]?\s*$", "", tail)
+            if not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", head.strip(), re.I):
+                named.update(k for k in [_equals(tail, options)] if k)
         subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
         if len(_mentions(subject.group(1) if subject else clause, options)) > 1:
             continue
@@ -189,8 +196,9 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             if len(covered) == 1:
                 named.add(covered[0])
     lines = [line for line in body.strip().splitlines() if line.strip()]
-    opening = re.match(r"\W*(.+?)\s*(?:[:—–]|\s-\s|\.\s)", lines[0] + " ") if lines else None
-    leads = [k for line in lines for k in [_equals(re.split(r"\s*(?:[:—–]|\s-\s|\.\s)", line + " ")[0], options)] if k]
+    opening = re.match(r"\W{0,10}(.+?)\s*(?:[:—–]|\s-\s|\.\s)", lines[0][:300] + " ") if lines else None
+    leads = [k for line in lines for k in [_equals(re.split(r"\s*(?:[:—–]|\s-\s|\.\s)", line[:300] + " ")[0], options)]
+             if k]
     if opening and len(leads) == 1 and _equals(opening.group(1), options):
         named.add(leads[0])       # "Renal artery stenosis — the bruit ... clinch it.": the answer first, then why
     last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
