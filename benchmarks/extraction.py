@@ -1,13 +1,17 @@
-"""Answer extraction on the hand-labelled corpus of real and documented model outputs
-(tests/fixtures/extraction_corpus.jsonl, described in tests/fixtures/README_extraction_corpus.md).
+"""Answer extraction on the hand-labelled corpora of real and written model outputs (tests/fixtures/extraction_*.jsonl,
+described in tests/fixtures/README_extraction_corpus.md).
 
-Prints accuracy overall, by source and by style, and every item read wrongly (what was read vs the label). A label of
-null means a careful human could read no answer: the extractor must then say "no answer" too.
+For each corpus it prints the share read right (the label's letter, or "no answer" where the label is null), the
+share read as a wrong letter, precision (right letters / letters given) and recall (right letters / items with a
+letter label); then accuracy by source and by style, and every item read wrongly (what was read vs the label).
 
-    python benchmarks/extraction.py [--corpus FILE] [--protocol medpalm2|simple-evals] [--judge MODEL]
+    python benchmarks/extraction.py [--corpus FILE ...] [--protocol medpalm2|simple-evals] [--summary] [--judge MODEL]
 
-`--judge MODEL` (off by default) also reports, separately, the accuracy when the outputs the rules leave unread go to
-an LLM judge (clinqa.extract_judge), e.g. `--judge llamacpp:qwen2.5-coder-1.5b-instruct`.
+Default corpora: `extraction_corpus.jsonl` (the original 352), `extraction_new.jsonl` (issue 24's development set)
+and `extraction_heldout.jsonl` (issue 24's held-out set, written and committed before the reader was changed).
+`--summary` prints only the table (use it on the held-out set, so its items are not read while tuning the rules).
+`--judge MODEL` (off by default) also reports, separately, what an LLM judge (clinqa.extract_judge) makes of the
+outputs the rules leave unread, e.g. `--judge llamacpp:smollm2-135m-instruct`.
 """
 
 from __future__ import annotations
@@ -17,57 +21,79 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from clinqa.extract_judge import extract_with_judge
+from clinqa.models import load_model
 from clinqa.prompts import get_protocol
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "extraction_corpus.jsonl"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+CORPORA = [FIXTURES / f"extraction_{name}.jsonl" for name in ("corpus", "new", "heldout", "heldout2", "heldout3", "heldout4")]
 
 
-def read_corpus(path: Path = CORPUS) -> list[dict]:
+def read_corpus(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def score(items: list[dict], protocol: str = "medpalm2") -> tuple[float, list[dict]]:
-    p = get_protocol(protocol)
-    wrong = [dict(it, read=p.extract(it["text"], it["options"])) for it in items]
-    wrong = [it for it in wrong if it["read"] != it["label"]]
-    return 1 - len(wrong) / len(items), wrong
+def measure(items: list[dict], reads: list[str | None]) -> dict:
+    """Right, wrong-letter, precision and recall counts of `reads` against the items' labels."""
+    given = [(r, it["label"]) for r, it in zip(reads, items) if r is not None]
+    letters = sum(it["label"] is not None for it in items)
+    hits = sum(r == lab for r, lab in given)
+    return {"items": len(items), "right": sum(r == it["label"] for r, it in zip(reads, items)),
+            "wrong_letter": len(given) - hits, "given": len(given), "hits": hits, "letters": letters}
+
+
+def row(name: str, m: dict) -> str:
+    pct = lambda a, b: f"{100 * a / b:5.1f}%" if b else "    -"
+    return (f"| {name} | {m['items']} | {pct(m['right'], m['items'])} ({m['right']}) | "
+            f"{pct(m['wrong_letter'], m['items'])} ({m['wrong_letter']}) | {pct(m['hits'], m['given'])} | "
+            f"{pct(m['hits'], m['letters'])} ({m['hits']}/{m['letters']}) |")
+
+
+HEADER = ("| corpus | items | right | wrong letter | precision | recall |\n"
+          "|---|---:|---:|---:|---:|---:|")
+
+
+def details(items: list[dict], reads: list[str | None]) -> None:
+    for key in ("source", "style"):
+        groups = defaultdict(list)
+        for it, r in zip(items, reads):
+            groups[it[key]].append(r == it["label"])
+        print(f"\nby {key}:")
+        for name, oks in sorted(groups.items()):
+            print(f"  {name:45s} {len(oks):4d}  {100 * sum(oks) / len(oks):5.1f}%")
+    wrong = [(it, r) for it, r in zip(items, reads) if r != it["label"]]
+    if wrong:
+        print("\nread wrongly:")
+        for it, r in wrong:
+            print(f"  {it['id']} [{it['style']}] label {it['label']} read {r}: {it['text'][:160]!r}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, default=CORPUS)
+    ap.add_argument("--corpus", type=Path, action="append", help="a labelled JSONL file (repeatable; default: all three)")
     ap.add_argument("--protocol", default="medpalm2")
+    ap.add_argument("--summary", action="store_true", help="only the precision/recall table, no items")
     ap.add_argument("--judge", default=None, help="a model that reads what the rules leave unread (off by default)")
     args = ap.parse_args()
-    items = read_corpus(args.corpus)
-    acc, wrong = score(items, args.protocol)
-    print(f"{len(items)} labelled outputs; read correctly: {100 * acc:.1f}% ({len(items) - len(wrong)}/{len(items)})")
-    for key in ("source", "style"):
-        groups = defaultdict(list)
-        for it in items:
-            groups[it[key]].append(it)
-        print(f"\nby {key}:")
-        for name, its in sorted(groups.items()):
-            a, _ = score(its, args.protocol)
-            print(f"  {name:45s} {len(its):4d}  {100 * a:5.1f}%")
-    if wrong:
-        print("\nread wrongly:")
-        for it in wrong:
-            print(f"  {it['id']} [{it['style']}] label {it['label']} read {it['read']}: {it['text'][:160]!r}")
-    if args.judge:
-        judged(items, args.judge)
-
-
-def judged(items: list[dict], model: str) -> None:
-    """The rules plus an LLM judge for what they leave unread, reported apart from the rules' own accuracy."""
-    from clinqa.extract_judge import extract_with_judge
-    from clinqa.models import load_model
-    reads = extract_with_judge([(it["text"], it["options"]) for it in items], load_model(model))
-    right = sum(letter == it["label"] for (letter, _), it in zip(reads, items))
-    by_judge = [(letter, it) for (letter, how), it in zip(reads, items) if how == "judge"]
-    wrong = [it["id"] for letter, it in by_judge if letter != it["label"]]
-    print(f"\nwith LLM judge fallback ({model}): {100 * right / len(items):.1f}% ({right}/{len(items)}); "
-          f"the judge read {len(by_judge)} outputs the rules left unread, {len(wrong)} of them wrongly: {wrong}")
+    protocol = get_protocol(args.protocol)
+    judge = load_model(args.judge) if args.judge else None
+    table, judged = [HEADER], [HEADER.replace("recall |", "recall | judge read (wrongly) |") + "---:|"]
+    for path in args.corpus or CORPORA:
+        items = read_corpus(path)
+        reads = [protocol.extract(it["text"], it["options"]) for it in items]
+        table.append(row(path.name, measure(items, reads)))
+        if not args.summary:
+            print(f"\n== {path.name}: {len(items)} labelled outputs")
+            details(items, reads)
+        if judge is not None:
+            out = extract_with_judge([(it["text"], it["options"]) for it in items], judge)
+            table_reads = [letter for letter, _ in out]
+            by_judge = [(letter, it) for (letter, how), it in zip(out, items) if how == "judge"]
+            judged.append(row(path.name, measure(items, table_reads))
+                          + f" {len(by_judge)} ({sum(l != it['label'] for l, it in by_judge)}) |")
+    print("\nrules only:\n" + "\n".join(table))
+    if judge is not None:
+        print(f"\nrules + LLM judge fallback ({args.judge}), on what the rules left unread:\n" + "\n".join(judged))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Answer extraction on the formats models write, including the ones that biased results towards option A."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from clinqa.extract import extract_answer
@@ -137,18 +140,109 @@ def test_long_whitespace_runs_are_read_not_backtracked():
     assert extract_answer("answer" + " \t\n" * 3000 + "none", ABCD) is None
 
 
+def _corpus(name):
+    path = Path(__file__).parent / "fixtures" / f"extraction_{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def test_hand_labelled_corpus_is_read_correctly():
     """Real SmolLM2 outputs and documented styles of other model families, labelled by hand (tests/fixtures); a
     floor against regressions at the accuracy reached (benchmarks/extraction.py prints the detail)."""
-    import json
-    from pathlib import Path
-    corpus = Path(__file__).parent / "fixtures" / "extraction_corpus.jsonl"
-    items = [json.loads(line) for line in corpus.read_text().splitlines() if line.strip()]
+    items = _corpus("corpus")
     right = sum(extract_answer(it["text"], it["options"]) == it["label"] for it in items)
     assert len(items) >= 350 and right / len(items) >= 0.99
     wrong_letter = [it["id"] for it in items if (got := extract_answer(it["text"], it["options"])) is not None
                     and got != it["label"]]
     assert len(wrong_letter) / len(items) <= 0.03, wrong_letter     # guesses are rarer than "no answer"
+
+
+@pytest.mark.parametrize("name", ["new", "heldout", "heldout2", "heldout3"])
+def test_issue_24_corpora_are_read_with_few_wrong_letters(name):
+    """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
+    on it): at least 97% read right and at most 1% read as a wrong letter."""
+    items = _corpus(name)
+    reads = [extract_answer(it["text"], it["options"]) for it in items]
+    right = sum(r == it["label"] for r, it in zip(reads, items))
+    wrong_letter = [it["id"] for r, it in zip(reads, items) if r is not None and r != it["label"]]
+    assert len(items) >= 60 and right / len(items) >= 0.97
+    assert len(wrong_letter) / len(items) <= 0.01, wrong_letter
+
+
+ACS = {"A": "Aspirin", "B": "Clopidogrel", "C": "Aspirin and clopidogrel", "D": "Warfarin"}
+HTN = {"A": "Hypertension", "B": "Portal hypertension", "C": "Pulmonary hypertension", "D": "Intracranial hypertension"}
+NEXT = {"A": "Obtain a CT scan of the head", "B": "Perform a lumbar puncture", "C": "Start intravenous ceftriaxone",
+        "D": "Do not treat"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    (ACS, "After a stent the patient needs dual antiplatelet therapy: aspirin and clopidogrel.", "C"),
+    (ACS, "Aspirin alone is the best option here.", "A"),             # not C, which contains it
+    (HTN, "Ascites and caput medusae point to portal hypertension.", "B"),
+    (HTN, "So my answer: PULMONARY HYPERTENSION.", "C"),
+    (NEXT, "No focal signs, so imaging is not required first.\n\nPerform a lumbar puncture.", "B"),
+    (NEXT, "Don't wait: the next step is to start intravenous ceftriaxone.", "C"),
+    (HTN, "This is not portal hypertension.", None),                    # negated, and A is only inside B's text
+    (ACS, "Warfarin is wrong here.", None),
+    (ACS, "We can rule out warfarin.", None),
+    (HTN, "Either portal hypertension or pulmonary hypertension fits.", None),
+])
+def test_option_text_with_substrings_and_negation(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("综上所述，正确答案是 C。", "C"), ("所以选B。", "B"), ("【答案】D", "D"), ("答案：A或C", None),
+    ("La respuesta es A.", "A"), ("Por lo tanto, la opción correcta es (B).", "B"), ("Podría ser B o C.", None),
+    ("Réponse : C", "C"), ("La bonne réponse est donc la B.", "B"), ("Die richtige Antwort ist D.", "D"),
+    ("A resposta é (C).", "C"), ("A alternativa correta é a D.", "D"),      # the article "A" is not option A
+    ("The answer is Ⓒ.", "C"), ("正确答案：③", "C"), ("The correct one is option (b).", "B"),
+])
+def test_other_languages_and_notations(text, expected):
+    assert extract_answer(text, ABCD) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('{"reasoning": "...", "choice": "C"}', "C"), ('{"final_answer": "b", "confidence": 0.7}', "B"),
+    ("```yaml\nreasoning: fast onset\nselected_option: D\n```", "D"), ('{"result": {"option": "A"}}', "A"),
+    ('{"eliminated": ["A", "B"], "pick": "D"}', "D"), ('{"first_impression": "A", "final": "C"}', "C"),
+    ('{"ruled_out": "B"}', None), ('{"answer": ["B", "D"]}', None), ('{"answer": "B or C"}', None),
+    ('{"reasoning": "Heparin acts at once, so', None),
+])
+def test_any_single_letter_field_of_a_structured_reply(text, expected):
+    assert extract_answer(text, ABCD) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("**Answer:** **C**", "C"), ("__Answer__: __A__", "A"), ("Final answer → D", "D"), ("Therefore ⇒ B", "B"),
+    ("Heparin acts at once.\n\nVerdict: B", "B"), ("**D** is the best choice here.", "D"), ("🎯 Answer: A", "A"),
+    ("Heparin (B) ← this one", "B"), ("A ✗\nB ✓\nC ✗\nD ✗", "B"), ("A: ❌  B: ❌  C: ✅  D: ❌", "C"),
+    ("It's between A and C. On balance, C.", "C"), ("Probably D. (Confidence: moderate.)", "D"),
+    ("Between **B** and **D**, it's hard to say.", None), ("Final answer: C/D", None),
+    ("I'd go with B, but D is equally likely.", None),
+])
+def test_decoration_is_stripped_before_the_final_line_is_read(text, expected):
+    assert extract_answer(text, ABCD) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("In conclusion, yes: statins lowered mortality.", "A"), ("We conclude that no, it did not help.", "B"),
+    ("The evidence supports a 'yes' answer.", "A"), ("Taken together, the results are inconclusive — maybe.", "C"),
+    ("The evidence does not support this.", "B"), ("In conclusion, no significant difference was found.", None),
+    ("The evidence supports that screening improves outcomes.", None),      # a restatement: the question is unseen
+])
+def test_pubmedqa_conclusions_in_words(text, expected):
+    assert extract_answer(text, YNM) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Step 2: the answer is likely (A) because of the leads; however, we should check for", None),
+    ("2. First-line: a benzodiazepine such as aspirin (option A).\n3. If seizures persist,", None),
+    ("The presentation suggests option C, but we need to consider whether the", None),
+    ("So the answer is", None),
+    ("The answer is (C) warfarin.\n\nExplanation: warfarin is oral and", "C"),   # a firm answer, then the cut
+])
+def test_a_reply_cut_off_mid_reasoning_gives_no_answer(text, expected):
+    assert extract_answer(text, ABCD) == expected
 
 
 def test_llm_judge_fallback_reads_only_what_the_rules_leave_and_only_one_letter():

@@ -3,24 +3,34 @@
 Reading order, each step only when the previous found nothing:
 1. A reasoning model's `<think>...</think>` block is dropped, and so is everything from an invented next question
    ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question asked wins over text the
-   model wrote for a question it made up.
+   model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
+   emphasis, emoji, arrows read as a colon, circled letters).
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
-   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.", and an
-   option's own text after an answer lead ("The correct answer is Deamidated gliadin peptide"). When they disagree,
-   the last wins only if it is a final answer or a self-correction ("On reflection, the answer is D"); otherwise the
-   text has no answer. A letter followed by "or C" is not an answer; a letter followed by another option's text
-   ("(B) Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
-   statement the text has none (an earlier garbled one is superseded by a later clean one).
+   "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.",
+   "C is the best choice", "Probably B, since ...", answer words of other languages ("答案：A", "la respuesta es B",
+   "Die richtige Antwort ist C"), and an option's own text after an answer lead ("The correct answer is Deamidated
+   gliadin peptide"). When they disagree, the last wins only if it is a final answer or a self-correction ("On
+   reflection, the answer is D"); otherwise the text has no answer. A letter followed by "or C" (or "或C", "o C"), a
+   list of letters, or "but D is equally likely" is not an answer; a letter followed by another option's text ("(B)
+   Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
+   statement the text has none (an earlier garbled one is superseded by a later clean one). A reply cut off
+   mid-sentence keeps only statements that call their letter the answer, and none that is tentative or still being
+   weighed in the unfinished sentence ("The answer is likely (A) because ...; however, we should check for").
 3. A letter in bold alone ("**B**"), when only one letter is bolded.
-4. A leading letter, only when formatted as an option: bracketed ("(C)", "[C]"), a bare letter that is the whole
-   answer ("B", "B."), or a letter followed by ")" "." ":" and that option's own text ("C. warfarin"). Never a word:
-   "A 45-year-old man ..." is not option A and "C. difficile ..." is not option C.
+4. The single-letter fields of a JSON/YAML reply (`"choice": "C"`, `final_answer: d`; not `ruled_out`), the one option
+   marked with a check ("✅ B)", "A ✓", "B: ✅"), a leading letter formatted as an option (bracketed "(C)", a bare "B",
+   or a letter followed by ")" "." ":" and that option's own text: "C. warfarin"; never a word: "A 45-year-old man
+   ..." is not option A and "C. difficile ..." is not option C), or a letter alone closing the reply after a short
+   lead ("Verdict: B", "On balance, C.", "... required -> C").
 5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
    warfarin", "Delaying surgery ... is the most appropriate next step", "... suggests an aneurysm of the common iliac
-   artery"; words matched by stem, and after a verdict in any order with one word left out, never beside its
-   opposite; clauses that negate or hedge assert nothing; a text that pairs letters with other options' texts is
-   unreadable), and yes/no/maybe for PubMedQA when stated as the answer or as the first word.
+   artery", "...: aspirin and clopidogrel.", "Perform a lumbar puncture." closing the reply; words matched by stem,
+   accents and articles ignored, an option found only inside a longer option's text not counted, and after a verdict
+   in any order with one word left out, never beside its opposite; clauses that negate or hedge assert nothing, nor
+   does an unfinished last sentence; a text that pairs letters with other options' texts is unreadable), and for
+   PubMedQA yes/no/maybe stated as the answer, as a conclusion in words or as the first or last word
+   (clinqa.extract_pubmedqa).
 """
 
 from __future__ import annotations
@@ -28,6 +38,9 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
+from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
+                                  field_letter, undecorate)
+from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
@@ -49,27 +62,45 @@ EXPLICIT = [
     # "the most appropriate is (C)", "the most likely is B"
     re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
-    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I)\s+(?:choose|select|pick|go\s+with|opt\s+for)" + _OPT + _L,
-               re.I),
+    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I)\s+(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
+               r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with)"
+               + _OPT + _L, re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
+    # "Probably B, since ...", "I think C." opening a sentence
+    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
+               r"leaning(?:\s+towards?)?)\s*,?\s*\(?([A-J])\)?(?=\s*[,.;:!(]|\s*$)", re.I),
+    # "I'm fairly sure it's D", "it is probably B."
+    re.compile(r"\b(?:it['’]s|it\s+is)\s+(?:probably\s+|likely\s+|definitely\s+|clearly\s+)?\(?([A-J])\)?(?=[\s,.;:!)]|$)"),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
     re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
     re.compile(r"\((?:option|choice)\s+([A-J])\)"),
     re.compile(r",\s*(?:option|choice)\s+([A-J])\s*\.?\s*$"),
     # "(B) is correct", "Option B is the correct answer", "option D (Ruxolitinib) is the best choice"
-    re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\))?\s+is\s+"
+    re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\)|\s*[:\-–—]\s*[^.\n:]{1,60}?)?"
+               r"\s+is\s+"
                r"(?:the\s+)?(?:correct|right|best)\b", re.I),
     # "B is more likely", "\boxed{D}", "\boxed{\text{E}}", {"answer": "D"}, <answer>D</answer>, "✅ B)"
     re.compile(r"\b([A-J])\s+is\s+(?:the\s+)?(?:more|most)\s+likely\b"),
     re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-Ja-j])\)?"),
     re.compile(r"[\"']answer[\"']\s*:\s*[\"']\(?([A-Ja-j])\)?[\"']", re.I),
     re.compile(r"<answer>\s*\(?([A-Ja-j])\)?\s*</answer>", re.I),
-    re.compile(r"✅\s*\(?([A-J])[\)\.:]"),
+    FOREIGN, OPTION_PAREN, LETTER_IS_BEST,      # other languages, "option (b)", "C is the best choice"
 ]
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
                         r"rather|final)\W[^.\n]{0,40}$", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
-                       r"(?:above|options|choices)\b", re.I)
+                       r"(?:above|options|choices)\b|\bbut\s+\(?[A-J]\)?\s+(?:is|seems|looks)\s+(?:equally|just\s+as|"
+                       r"also)\s+(?:likely|possible|plausible|valid|reasonable|good)", re.I)
+# a reply cut off mid-sentence whose last statement is tentative or still being weighed ("The answer is likely (A)
+# because ...; however, we should check for"): no answer
+TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|seems?|suggests?|tempting|lean\w*)\b",
+                       re.I)
+# in a reply cut off mid-sentence only a statement that calls its letter the answer counts ("(option A)" inside a
+# numbered reasoning step does not)
+FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|respuesta|r[ée]ponse|"
+                  r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
+WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|except|let\s+me|wait|reconsider)\b",
+                      re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
 ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
@@ -113,8 +144,11 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
         ok = options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]})
         return "ok" if ok else None
-    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:or|and|/)\s*(?:\([A-J]\)|[A-J]\b)", rest):
-        return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis": a hedge
+    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:(?:or|and|o|ou|oder|y|et|und)\s|[/或和])\s*(?:la\s+|le\s+)?"
+                r"(?:\([A-J]\)|[A-J](?![^\W\d_]))", rest):
+        return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis", "A或C", "B o D": a hedge
+    if re.match(r"[\)\]'\"]?\s*,\s*(?:and\s+)?[\(\['\"]?[A-J][\)\]'\"]?(?:\s*[,\]\)]|\s*$)", rest):
+        return None       # "answer: [A, D]": a list of letters
     if re.match(r"\)?\s*\([^()\n]{1,60}\)\s+(?:is|are|has|have|shows?|causes?|would|can)\b", rest):
         return None       # "answer choice A (Legionella) is a gram-negative rod": an option described
     after = rest[:1]
@@ -154,7 +188,9 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
     option's words (an earlier such statement is
     superseded by later ones), or when there are none."""
     hits = _explicit_hits(body, valid, options)
-    if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]):
+    if _cut_off(body):
+        hits = [h for h in hits if FIRM.search(re.split(r"[.!?]\s|\n", body[h[2]:])[0])]
+    if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
         return None       # a garbled statement decides only when it is the last word
     letters = {h[1] for h in hits if h[1] != "?"}
     last = hits[-1]
@@ -162,6 +198,28 @@ def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = No
         return last[1]
     lead = body[max(0, last[2] - 60):last[0]]
     return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
+
+
+UNFINISHED = re.compile(r"\b(?:the|a|an|of|with|is|are|was|be|and|or|to|that|which|as|for|in|on|by|because|so|since|"
+                        r"suggests?|consistent|than|but|if|when|while|due)\W*$", re.I)
+
+
+def _cut_off(body: str) -> bool:
+    """Does the reply stop mid-sentence (not at a full stop, a closing bracket or quote, or its answer letter)?"""
+    text = body.rstrip()
+    return bool(text) and text[-1] not in ".!?)]}\"'*`。！？」" and not re.search(r"\b[A-J]$", text)
+
+
+def _cut_off_weighing(body: str, hit: tuple[int, str, int]) -> bool:
+    """Does the reply stop mid-sentence in the sentence of its last statement, which is tentative or still weighing?"""
+    if not _cut_off(body):
+        return False
+    text = body.rstrip()
+    tail = text[hit[0] + 1:]
+    if re.search(r"[.!?。](?:\s|$)|\n", tail) or not re.search(r"\w", tail):
+        return False      # the statement's sentence ended (or the text ends at its letter)
+    lead = body[max(body.rfind(". ", 0, hit[2]), body.rfind("\n", 0, hit[2])) + 1:hit[0]]
+    return bool(TENTATIVE.search(lead) or WEIGHING.search(tail))
 
 
 def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
@@ -187,34 +245,29 @@ def _answer_segment(text: str) -> str:
     return NEW_QUESTION.split(body)[0]
 
 
-def _yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:
-    explicit = re.findall(r"\banswer\s*(?:is|would\s+be|:)?\s*[:\-]?\s*[\"'*(]*\s*(yes|no|maybe)\b", body, re.I)
-    if explicit:
-        return by_text[explicit[-1].lower()]
-    lead = re.match(r"\s*[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)", body, re.I)
-    last = re.search(r"(?:^|[,:]\s*)(yes|no|maybe)\s*[.!]?\s*$", body.strip(), re.I)   # "Based on the abstract, no."
-    found = lead or last
-    return by_text[found.group(1).lower()] if found else None
-
-
 def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str | None:
     """Return the chosen letter (upper case) among `options` (default A-J), or None when no answer can be read."""
     if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    body = _answer_segment(squeeze(text))
+    raw = _answer_segment(squeeze(text))
+    body = squeeze(undecorate(raw))
     if _explicit_hits(body, valid, options):
         return _explicit(body, valid, options)
-    bold = {m.group(1) for m in BOLD.finditer(body) if m.group(1) in valid}
+    bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}
     if len(bold) == 1:
         return bold.pop()
-    found = _leading(body, valid, options)
+    found = (field_letter(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
+             or closing_letter(body, valid))
     if found:
         return found
     if options:
+        end = max(body.rfind("\n"), *(body.rfind(c + " ") for c in ".!?")) + 1
+        if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
+            body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:
-            return _yes_no_maybe(body, by_text)
+            return yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
     return None

@@ -18,12 +18,15 @@ A careful reader matches an option's text loosely but only where the output asse
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 from typing import Mapping
 
 STOP = set("a an the of to in for with by on at from and or as is are be was were this that which its it "
            "his her their who whom".split())
 
 
+@lru_cache(maxsize=8192)
 def stem(w: str) -> str:
     w = re.sub(r"(?:ing|ed|es|s)$", "", w) if len(w) > 4 and not w.endswith(("ss", "is", "us")) else w
     return w[:-1] if len(w) > 4 and w.endswith("e") else w
@@ -39,10 +42,23 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
-                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|(?:classic|typical)\s+"
+                     r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
-BEFORE = r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by) (?:an |a |the )?"
+BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
+          r"(?:prescribe|recommend|choose|select|go with|opt for|start|give|pick)) (?:classic |typical |clearly "
+          r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
+# "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
+INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
+             r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
+             r"all that (?:is|s) (?:needed|required|necessary)|enough|sufficient)\b|"
+             r" (?:fits|fits best|best fits|suffices)\b")
+# "... make acute interstitial nephritis the diagnosis"
+THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
+# "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
+# a clause after a colon, an equals sign or a dash (not after an option's label: "Option A: Aspirin")
+SEPARATOR = re.compile(r"[:=]|\s[—–-]\s|—")
+ARTICLES = {"a", "an", "the"}
 PRONOUNS = set("this it that which these those so thus therefore hence then here there one".split())
 # "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
 AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropriate|probable|accurate|effective)|"
@@ -53,13 +69,46 @@ AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropr
 LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-])\s*([^\n]{3,})", re.M | re.I)
 
 
+@lru_cache(maxsize=8192)
 def norm(s: str) -> str:
+    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), everything else one space."""
+    if not s.isascii():
+        s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
 
 
+@lru_cache(maxsize=8192)
 def _phrase(option: str) -> str:
-    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying")."""
-    return " ".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
+    between words ("obtain a blood culture" matches "Obtain blood cultures")."""
+    return " (?:(?:a|an|the) )?".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+
+
+def _words(s: str) -> list[str]:
+    """Stems of the words, without articles and possessives: what an option's text must equal when it stands on its
+    own ("Paget's disease of bone" is "Paget disease of bone")."""
+    return [stem(w) for w in norm(re.sub(r"['’]s\b", "", s)).split() if w not in ARTICLES]
+
+
+def _equals(s: str, options: Mapping[str, str]) -> str | None:
+    """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
+    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), else None."""
+    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+", "", s, flags=re.I))     # "It's mitochondrial"
+    exact = [k for k, v in options.items() if have and have == _words(v)]
+    if exact:
+        return exact[0] if len(exact) == 1 else None
+    verbs = LIGHT | {"start", "give", "prescrib", "choos", "perform", "obtain", "order"}
+
+    def same(want: list[str]) -> bool:
+        if not want or not have:
+            return False
+        if have == want[1:] and want[0] in verbs:
+            return True       # "lumbar puncture" for "Perform a lumbar puncture"
+        extra = have[0] if have[1:] == want and len(have[0]) > 2 and have[0].isalpha() else None
+        return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other"} and not any(
+            extra.startswith(x) and any(w.startswith(y) for w in want) for a, b in OPPOSITE for x, y in ((a, b), (b, a)))
+    said = [k for k, v in options.items() if same(_words(v))]
+    return said[0] if len(said) == 1 else None
 
 
 def _content(s: str) -> list[str]:
@@ -84,8 +133,13 @@ def _covers(words: list[str], option: str) -> bool:
 
 
 def _mentions(clause: str, options: Mapping[str, str]) -> set[str]:
+    """The options whose text the clause contains, except one found only inside another's longer text ("aspirin" in
+    "aspirin and clopidogrel")."""
     s = f" {norm(clause)} "
-    return {k for k, v in options.items() if norm(v) and re.search(rf" {_phrase(v)} ", s)}
+    spans = {k: [m.span() for m in re.finditer(rf"(?<= ){_phrase(v)}(?= )", s)] for k, v in options.items() if norm(v)}
+    inside = lambda a, b: b[0] <= a[0] and a[1] <= b[1] and a != b
+    return {k for k, found in spans.items()
+            if any(not any(inside(a, b) for j, other in spans.items() if j != k for b in other) for a in found)}
 
 
 def mislabelled(body: str, options: Mapping[str, str]) -> bool:
@@ -105,17 +159,32 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     if mislabelled(body, options):
         return None
     named = set()
+    body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
     for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
-        if NEGATED.search(clause) or HEDGED.search(clause) or len(_mentions(clause, options)) > 1:
+        if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
-        for k, v in options.items():
-            if len(norm(v)) >= 3 and re.search(rf"{BEFORE}{_phrase(v)} ", s):
-                named.add(k)
+        separators = list(SEPARATOR.finditer(clause))
+        if separators:
+            head, tail = clause[:separators[-1].start()], clause[separators[-1].end():]
+            tail = re.sub(r"\s*\([^()]*\)\s*\.?\s*$|\s*[.!]?\s*$", "", tail)
+            if not re.search(r"(?:\b(?:option|choice|options|choices)|^\W*\(?[A-Ja-j]\)?)\W*$", head.strip(), re.I):
+                named.update(k for k in [_equals(tail, options)] if k)
         subject = re.match(rf" ((?:\w+ )*?){AFTER[1:]}", s)
+        if len(_mentions(subject.group(1) if subject else clause, options)) > 1:
+            continue
+        indicated = re.match(rf" ((?:\w+ )*?){INDICATED[1:]}", s)
+        if indicated:
+            named.update(k for k, v in options.items() if k in _mentions(indicated.group(1), options)
+                         and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {indicated.group(1)}"))
+        mentioned = _mentions(clause, options)
+        for k, v in options.items():
+            if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
+                named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
-            said = [k for k, v in options.items() if re.search(rf" {_phrase(v)} $", f" {subject.group(1)}")]
+            said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
+                    and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
             part = _content(subject.group(1))      # "Delaying surgery is ...": part of one option's text
             said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(_content(v))]
             own = set(subject.group(1).split()) - PRONOUNS
@@ -126,4 +195,14 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             covered = [k for k, v in options.items() if _covers(words, v)]
             if len(covered) == 1:
                 named.add(covered[0])
+    lines = [line for line in body.strip().splitlines() if line.strip()]
+    opening = re.match(r"\W{0,10}(.+?)\s*(?:[:—–]|\s-\s|\.\s)", lines[0][:300] + " ") if lines else None
+    leads = [k for line in lines for k in [_equals(re.split(r"\s*(?:[:—–]|\s-\s|\.\s)", line[:300] + " ")[0], options)]
+             if k]
+    if opening and len(leads) == 1 and _equals(opening.group(1), options):
+        named.add(leads[0])       # "Renal artery stenosis — the bruit ... clinch it.": the answer first, then why
+    last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
+    imperative = _equals(re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip()), options)
+    if imperative and not NEGATED.search(last):       # "Perform a lumbar puncture." closing the reply
+        named.add(imperative)
     return named.pop() if len(named) == 1 and "?" not in named else None
