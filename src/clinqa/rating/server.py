@@ -65,7 +65,11 @@ class GuardedH11(H11Protocol):
         self._deadline = None
         if self.transport.is_closing():
             return
-        if self.conn.our_state is h11.IDLE:           # nothing sent yet on this request: say why it ends
+        started = self.cycle is not None and self.cycle.response_started
+        if self.cycle is not None:                    # the app, if it is reading the body, sees a disconnect
+            self.cycle.disconnected = True
+            self.cycle.message_event.set()
+        if not started:                               # nothing sent yet on this request: say why it ends
             self.transport.write(_raw_reply(408, b"Request Timeout", b"request not received in time"))
         self.transport.close()
 
