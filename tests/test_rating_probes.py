@@ -90,10 +90,9 @@ def failures_from(engine):
 def test_forwarded_for_is_believed_only_from_configured_proxies(tmp_path):
     url = f"sqlite:///{tmp_path / 'p.sqlite'}"
     plain = create_app(url, trusted_proxies="")
-    spoof = {"x-forwarded-for": "192.0.2.1"}
-    client(plain, address=("127.0.0.1", 1)).post("/login", data={"username": "x", "password": "y" * 9,
-                                                                 "csrf": "t"}, cookies={"clinqa_login_csrf": "t"},
-                                                headers=spoof)
+    c = client(plain, address=("127.0.0.1", 1))
+    c.cookies.set("clinqa_login_csrf", "t")
+    c.post("/login", data={"username": "x", "password": "y" * 9, "csrf": "t"}, headers={"x-forwarded-for": "192.0.2.1"})
     assert failures_from(plain.state.engine) == {"127.0.0.1"}
     proxied = create_app(url, trusted_proxies="127.0.0.1, 10.0.0.0/8")
     c = client(proxied, address=("127.0.0.1", 1))
