@@ -13,7 +13,8 @@ behind the waiting writers), and writers answered 503 retry after Retry-After, a
 submissions/s and latency percentiles in ms (p50/p95 of the rating requests; logins, which hash with argon2 on
 purpose, apart) per database, and PostgreSQL / SQLite ratios.
 
-    python benchmarks/rating_load.py --raters 50 --seconds 20 [--kills 3] [--hold-lock 12] [--pg postgresql+psycopg://user:pw@127.0.0.1/db]
+    python benchmarks/rating_load.py --raters 50 --seconds 20 [--kills 3] [--hold-lock 12] \
+        [--pg postgresql+psycopg://user:pw@127.0.0.1/db]
 """
 
 from __future__ import annotations

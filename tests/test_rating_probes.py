@@ -239,8 +239,8 @@ def test_server_replies_carry_headers_no_host_is_reflected_and_slow_requests_tim
         to_login = raw_exchange(base, b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
         t = time.monotonic()
         slow_headers = raw_exchange(base, b"GET / HTTP/1.1\r\nHost: x\r\n")
-        slow_body = raw_exchange(base, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                                b"Content-Length: 500\r\n\r\nusername=a")
+        slow_body = raw_exchange(base, b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n"
+                                 b"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=a")
         slow_seconds = time.monotonic() - t
     finally:
         server.should_exit = True
@@ -282,7 +282,8 @@ def test_an_admin_disables_and_deletes_users(env, tmp_path):
     ann_uid, aid = first_item(engine, "ann")
     ann, admin = client(app, "ann"), client(app, "boss")
     csrf = csrf_of(admin.get("/admin").text)
-    actions.submit(engine, aid, ann_uid, {a.key: a.scale[0] for a in actions.open_assignment(engine, aid, ann_uid).axes})
+    axes = actions.open_assignment(engine, aid, ann_uid).axes
+    actions.submit(engine, aid, ann_uid, {a.key: a.scale[0] for a in axes})
     r = admin.post("/admin/users/disable", data={"username": "ann", "csrf": csrf})
     assert r.status_code == 200 and "ann disabled" in r.text
     assert ann.get("/", follow_redirects=False).status_code == 303                 # her session is closed

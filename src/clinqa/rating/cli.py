@@ -1,6 +1,6 @@
-"""`clinqa rate ...`: run the rating app (`serve`), manage users (add, disable, delete) and studies from the shell (with gold and
-qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a study (`plan`, from
-`clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
+"""`clinqa rate ...`: run the rating app (`serve`), manage users (add, disable, delete) and studies from the shell
+(with gold and qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a
+study (`plan`, from `clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.analysis.cli`)."""
 
 from __future__ import annotations
 
@@ -190,7 +190,8 @@ def disable_user(username: str, enable: bool = typer.Option(False, help="enable 
     except ValueError as e:
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
-    console.print(f"{username} {'enabled' if enable else 'disabled'}" + (f"; {closed} session(s) closed" if closed else ""))
+    closed_note = f"; {closed} session(s) closed" if closed else ""
+    console.print(f"{username} {'enabled' if enable else 'disabled'}{closed_note}")
 
 
 @rate_app.command("delete-user")

@@ -56,7 +56,8 @@ def _prototypes() -> dict[str, str]:
 
 
 def skeleton(name: str) -> str:
-    """The UTS #39 skeleton, case folded (and mapped again): equal skeletons mean the names can be taken for one another."""
+    """The UTS #39 skeleton, case folded (and mapped again): equal skeletons mean the names can be taken for one
+    another."""
     protos = _prototypes()
 
     def mapped(s: str) -> str:

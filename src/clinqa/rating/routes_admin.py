@@ -1,6 +1,7 @@
-"""The admin pages: users (create, disable or enable, delete), studies (from stored answers, optionally with gold and qualification items), a study's
-progress and per-rater quality dashboard, the adjudication view, exports. Database work runs in the threadpool; bad
-input (a number that is not one, a corrupt answers folder, an unknown study) answers 4xx naming the field."""
+"""The admin pages: users (create, disable or enable, delete), studies (from stored answers, optionally with gold
+and qualification items), a study's progress and per-rater quality dashboard, the adjudication view, exports.
+Database work runs in the threadpool (writes through `Ctx.write`); bad input (a number that is not one, a corrupt
+answers folder, an unknown study) answers 4xx naming the field."""
 
 from __future__ import annotations
 
