@@ -75,7 +75,7 @@ async def rater_loop(name, base, end, lat, acked, errors, double, login_lat, dou
             r = await c.request(method, path, **kw)
             into.append(time.perf_counter() - t)
             if method == "GET":
-                state["reads"].append((started, into[-1]))
+                state["reads"].append((started, into[-1], r.status_code in (200, 303)))
             return r
         while True:
             try:
@@ -117,11 +117,19 @@ async def rate_one(name, req, acked, errors, double, double_every, n, busy=None)
     """Rate the next item; returns the submission count, or -1 when nothing is left."""
     busy = [] if busy is None else busy
     home = await req("GET", "/")
+    if home.status_code != 200:                  # a page load refused (the database busy): counted, tried again
+        errors.append(f"{name}: home page {home.status_code}")
+        await asyncio.sleep(1)
+        return n
     m = re.search(r'class="button primary" href="/rate/(\d+)"', home.text)
     if not m:        # all done
         return -1
     aid = int(m.group(1))
     item = await req("GET", f"/rate/{aid}")
+    if item.status_code != 200:
+        errors.append(f"{name}: item page {item.status_code}")
+        await asyncio.sleep(1)
+        return n
     csrf = re.search(r'name="csrf" value="([^"]+)"', item.text).group(1)
     form = {"csrf": csrf}
     for key, value in re.findall(r'type="radio" name="([a-z_]+)" value="([^"]+)"', item.text):
@@ -244,14 +252,17 @@ def run(url: str, raters: int, seconds: float, questions: int, double_every: int
 
 
 def held_reads(state: dict) -> dict:
-    """Page loads (GET) started while the write lock was held: how many, p95 and slowest, in ms."""
+    """Page loads (GET) started while the write lock was held: how many, how many refused (not 200/303), p95 and
+    slowest, in ms."""
     if not state["held"]:
         return {}
     start, end = state["held"]
-    during = [d for t, d in state["reads"] if start <= t <= end]
+    during = [(d, ok) for t, d, ok in state["reads"] if start <= t <= end]
     if not during:
         return dict(held_reads=0)
-    return dict(held_reads=len(during), held_read_p95=ms(during, 95), held_read_max=ms(during, 100))
+    seconds = [d for d, _ in during]
+    return dict(held_reads=len(during), held_read_failed=sum(not ok for _, ok in during),
+                held_read_p95=ms(seconds, 95), held_read_max=ms(seconds, 100))
 
 
 def ms(seconds: list[float], q: float) -> float:
@@ -260,14 +271,17 @@ def ms(seconds: list[float], q: float) -> float:
 
 
 def held_reads(state: dict) -> dict:
-    """Page loads (GET) started while the write lock was held: how many, p95 and slowest, in ms."""
+    """Page loads (GET) started while the write lock was held: how many, how many refused (not 200/303), p95 and
+    slowest, in ms."""
     if not state["held"]:
         return {}
     start, end = state["held"]
-    during = [d for t, d in state["reads"] if start <= t <= end]
+    during = [(d, ok) for t, d, ok in state["reads"] if start <= t <= end]
     if not during:
         return dict(held_reads=0)
-    return dict(held_reads=len(during), held_read_p95=ms(during, 95), held_read_max=ms(during, 100))
+    seconds = [d for d, _ in during]
+    return dict(held_reads=len(during), held_read_failed=sum(not ok for _, ok in during),
+                held_read_p95=ms(seconds, 95), held_read_max=ms(seconds, 100))
 
 
 def ms(seconds: list[float], q: float) -> float:
@@ -296,7 +310,8 @@ def main():
                             args.hold_lock)
     cols = ["requests", "rps", "submits_per_s", "p50", "p95", "login_p95", "acked", "stored_assignments", "ratings",
             "missing", "doubles", "double_refused", "kills", "conn_errors", "busy_503"]
-    cols += [c for c in ("held_reads", "held_read_p95", "held_read_max") if c in results["sqlite"]] + ["ok"]
+    held = ("held_reads", "held_read_failed", "held_read_p95", "held_read_max")
+    cols += [c for c in held if any(c in r for r in results.values())] + ["ok"]
     print(f"\n{'':>20}" + "".join(f"{n:>12}" for n in results))
     for c in cols:
         print(f"{c:>20}" + "".join(f"{results[n].get(c, '-'):>12.1f}" if isinstance(results[n].get(c), float)
