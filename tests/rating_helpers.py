@@ -3,9 +3,10 @@ test script starts PostgreSQL), on PostgreSQL too; users; a stored answers run; 
 
 import os
 import re
+import sqlite3
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from clinqa.rating.db import meta
 
@@ -44,20 +45,52 @@ def login(client, username: str, password: str = PASSWORD):
                        follow_redirects=False)
 
 
-def serve(app):
-    """Run the app with uvicorn on a free loopback port in a thread; returns (server, thread, base URL)."""
+def serve(app, **options):
+    """Run the app as `clinqa rate serve` does (server.server_config; `options` passed on) on a free loopback port in
+    a thread; returns (server, thread, base URL)."""
     import socket
     import threading
     import time
 
     import uvicorn
+
+    from clinqa.rating.server import server_config
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, **options))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     deadline = time.time() + 20
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     return server, t, f"http://127.0.0.1:{port}"
+
+
+class HeldLock:
+    """Another client holding write locks: SQLite's (BEGIN IMMEDIATE), or on PostgreSQL row locks on every session
+    and assignment (SELECT ... FOR UPDATE), which make writers of those rows wait and leave readers alone."""
+
+    def __init__(self, kind, url, path):
+        self.kind, self.url, self.path = kind, url, path
+
+    def __enter__(self):
+        if self.kind == "sqlite":
+            self.conn = sqlite3.connect(self.path, timeout=1, isolation_level=None)
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.engine = create_engine(self.url)
+            self.conn = self.engine.connect()
+            self.tx = self.conn.begin()
+            for table in ("sessions", "assignments"):
+                self.conn.execute(text(f"SELECT * FROM {table} FOR UPDATE"))
+        return self
+
+    def __exit__(self, *exc):
+        if self.kind == "sqlite":
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+        else:
+            self.tx.rollback()
+            self.conn.close()
+            self.engine.dispose()

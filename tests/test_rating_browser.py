@@ -242,3 +242,52 @@ def test_gold_and_qualification_study_in_the_browser(db, tmp_path):
         thread.join(10)
     assert "gold 0% < 70%" in rows["cat"] and "failed qualification" in rows["bob"]
     assert "gold" not in rows["ann"].split("\t")[-1] and "passed" in rows["ann"]
+
+
+@pytest.mark.parametrize("db", DB_PARAMS)
+def test_choices_sent_after_the_session_expired_or_while_the_database_is_busy_are_kept(db, tmp_path):
+    """A rater whose session ran out (3 s here) clicks a choice: the autosave is kept, the browser goes to the login
+    page, and after logging in the item shows the choice. A choice clicked while another writer holds the database
+    lock gets 503 and is saved by the page's retry once the lock is released."""
+    from playwright.sync_api import sync_playwright
+
+    from clinqa.rating import actions
+    from clinqa.rating.study import StudyConfig, create_study
+    from rating_helpers import HeldLock
+    url = fresh_db_url(db, tmp_path)
+    app = create_app(url, session_hours=3 / 3600, trusted_proxies="")
+    engine = app.state.engine
+    uid = create_user(engine, "ann", PASSWORD, "physician").id
+    create_study(engine, StudyConfig("s", ["model"], physician_replication=1), answers_run(tmp_path).answers())
+    server, thread, base = serve(app)
+    try:
+        with sync_playwright() as pw:
+            browser = launch(pw)
+            page = browser.new_context().new_page()
+            log_in(page, base, "ann")
+            page.click("text=Continue with the next item")
+            page.wait_for_selector("text=Submit")
+            item = page.url
+            aid = int(item.rsplit("/", 1)[1])
+            page.wait_for_timeout(4500)                        # the session expires while the page is open
+            with page.expect_navigation(url=f"{base}/login?next=/rate/{aid}"):
+                choose(page, {"bias": "Yes"})
+            page.fill("input[name=username]", "ann")
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation(url=item):
+                page.click("button[type=submit]")
+            assert page.is_checked('input[name="bias"][value="Yes"]')
+            kept_after_expiry = actions.open_assignment(engine, aid, uid).values
+            app.state.ctx.session_hours = 1                    # from here on, sessions of an hour
+            page.reload()
+            with HeldLock(db, url, tmp_path / "ratings.sqlite"):
+                choose(page, {"harm_extent": "No harm"})
+                page.wait_for_selector("#draft-status >> text=busy")
+                page.wait_for_timeout(1000)
+            page.wait_for_selector("text=Draft saved (2 axes answered)", timeout=20000)
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert kept_after_expiry == {"bias": "Yes"}
+    assert actions.open_assignment(engine, aid, uid).values == {"bias": "Yes", "harm_extent": "No harm"}

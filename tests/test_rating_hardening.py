@@ -3,21 +3,20 @@ rules, bad input answered 4xx (never 500) on SQLite and PostgreSQL, body and upl
 headers on every response, spreadsheet-formula neutralisation, nothing typed lost when a session expires mid-item,
 and a database lock that never stalls other requests (503 after the lock timeout)."""
 
-import sqlite3
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from clinqa.rating import actions, auth
+from clinqa.rating import actions, auth, throttle
 from clinqa.rating.app import create_app
 from clinqa.rating.db import sessions, studies, users
 from clinqa.rating.study import StudyConfig, create_study
-from rating_helpers import DB_PARAMS, PASSWORD, answers_run, csrf_of, fresh_db_url, login, serve
+from rating_helpers import DB_PARAMS, PASSWORD, HeldLock, answers_run, csrf_of, fresh_db_url, login, serve
 
 FULL_CSP = ("frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'")
 
@@ -55,13 +54,13 @@ def count(engine, table):
 def test_login_is_throttled_after_repeated_failures(env):
     app, engine, _, _ = env
     c = client(app)
-    for _ in range(auth.MAX_FAILURES):
+    for _ in range(throttle.FREE_FAILURES):
         assert login(c, "ann", "wrong password").status_code == 401
-    r = login(c, "ann")                                     # even the right password waits now
+    r = login(c, "ann")                                     # even the right password waits now (from here)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "too many failed logins" in r.text
-    assert login(c, "bob").status_code == 303               # other users are not locked out
+    assert login(c, "bob").status_code == 303               # other users are not slowed down
     with pytest.raises(auth.Throttled):
-        auth.authenticate(engine, "ann", PASSWORD)
+        auth.authenticate(engine, "ann", PASSWORD, "testclient")
 
 
 def test_relogin_can_revoke_other_sessions_and_expired_sessions_are_removed(env):
@@ -245,7 +244,7 @@ def test_expired_session_mid_item_keeps_typed_ratings_and_returns_to_the_item(en
     assert 'hx-trigger="change"' in page and f'hx-post="/rate/{aid}/draft"' in page        # drafts autosave
     typed = {"consensus": "No consensus", "bias": "Yes"}
     with engine.begin() as conn:
-        conn.execute(sessions.update().values(expires=datetime(2000, 1, 1)))
+        conn.execute(sessions.update().values(expires=auth.now() - timedelta(minutes=1)))
     r = c.post(f"/rate/{aid}", data={**typed, "csrf": csrf_of(page)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"/login?next=/rate/{aid}"
     login_page = c.get(r.headers["location"])
@@ -257,7 +256,7 @@ def test_expired_session_mid_item_keeps_typed_ratings_and_returns_to_the_item(en
     # an htmx autosave after expiry: kept, and htmx is told to go to the login page (not swap it in)
     page = c.get(f"/rate/{aid}").text
     with engine.begin() as conn:
-        conn.execute(sessions.update().values(expires=datetime(2000, 1, 1)))
+        conn.execute(sessions.update().values(expires=auth.now() - timedelta(minutes=1)))
     r = c.post(f"/rate/{aid}/draft", data={**typed, "bias": "No", "csrf": csrf_of(page)},
                headers={"HX-Request": "true"})
     assert r.headers["hx-redirect"] == f"/login?next=/rate/{aid}"
@@ -271,34 +270,6 @@ def test_htmx_error_replies_are_swapped_in_for_the_rater(env):
     app, _, _, _ = env
     base = client(app, "ann").get("/").text
     assert '"[45]..", "swap": true' in base                   # htmx's default drops 4xx bodies silently
-
-
-class HeldLock:
-    """Another client holding a write lock: SQLite's (BEGIN IMMEDIATE) or a PostgreSQL table lock on sessions."""
-
-    def __init__(self, kind, url, path):
-        self.kind, self.url, self.path = kind, url, path
-
-    def __enter__(self):
-        if self.kind == "sqlite":
-            self.conn = sqlite3.connect(self.path, timeout=1, isolation_level=None)
-            self.conn.execute("BEGIN IMMEDIATE")
-        else:
-            from sqlalchemy import create_engine, text
-            self.engine = create_engine(self.url)
-            self.conn = self.engine.connect()
-            self.tx = self.conn.begin()
-            self.conn.execute(text("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"))
-        return self
-
-    def __exit__(self, *exc):
-        if self.kind == "sqlite":
-            self.conn.execute("ROLLBACK")
-            self.conn.close()
-        else:
-            self.tx.rollback()
-            self.conn.close()
-            self.engine.dispose()
 
 
 @pytest.mark.parametrize("db", DB_PARAMS)

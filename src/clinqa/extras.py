@@ -13,7 +13,7 @@ import importlib.util
 
 EXTRAS = {
     "tune": ("trl", "peft", "datasets"),
-    "rating": ("fastapi", "starlette", "uvicorn", "multipart", "python_multipart", "argon2"),
+    "rating": ("fastapi", "starlette", "uvicorn", "multipart", "python_multipart", "argon2", "confusable_homoglyphs"),
     "hub": ("datasets",),
     "llamacpp": ("llama_cpp",),
     "vllm": ("vllm",),

@@ -1,6 +1,6 @@
-"""`clinqa rate ...`: run the rating app (`serve`), manage users and studies from the shell (with gold and
-qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a study (`plan`, from
-`clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.cli.rate_analyze`)."""
+"""`clinqa rate ...`: run the rating app (`serve`), manage users (add, disable, delete) and studies from the shell
+(with gold and qualification items), watch rater quality (`dashboard`), export ratings and adjudications, plan a
+study (`plan`, from `clinqa.analysis.power`) and analyse it (`analyze`, `simulate`, from `clinqa.cli.rate_analyze`)."""
 
 from __future__ import annotations
 
@@ -28,20 +28,31 @@ def serve(db: str = typer.Option(DEFAULT_URL, help=DB_HELP), host: str = typer.O
                                                                          "study from the shipped demo answers and print logins"),
           answers: Optional[Path] = typer.Option(None, help="demo study over this `clinqa answer` run directory "
                                                  "(default: the shipped demo answers)"),
-          session_hours: float = typer.Option(12.0), secure_cookies: bool = typer.Option(False, help="behind HTTPS")):
+          session_hours: float = typer.Option(12.0, help="a session ends after this long without activity"),
+          secure_cookies: bool = typer.Option(False, help="behind HTTPS"),
+          trusted_proxies: Optional[str] = typer.Option(
+              None, envvar="CLINQA_TRUSTED_PROXIES", help="comma list of proxy addresses or networks whose "
+              "X-Forwarded-For is believed (default: none; the peer's address is the client's)"),
+          request_timeout: float = typer.Option(15.0, help="seconds for a request's headers and body to arrive")):
     """Start the rating app."""
-    import uvicorn
+    from sqlalchemy.engine import make_url
 
     from clinqa.rating.app import create_app
     from clinqa.rating.demo import ensure_demo
-    app = create_app(db, session_hours, secure_cookies)
+    from clinqa.rating.server import run_server
+    try:
+        app = create_app(db, session_hours, secure_cookies, trusted_proxies=trusted_proxies or "")
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
     if demo:
         from clinqa.eval.store import Store
         logins = ensure_demo(app.state.engine, Store.open_existing(answers).answers() if answers else None)
         for user, password in logins.items():
             console.print(f"demo login: [bold]{user}[/] / {password}")
-    console.print(f"rating app on http://{host}:{port}  (database {db})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    shown = make_url(db).render_as_string(hide_password=True)       # never print the database password
+    console.print(f"rating app on http://{host}:{port}  (database {shown})", markup=False, highlight=False)
+    run_server(app, host, port, request_timeout)
 
 
 @rate_app.command("add-user")
@@ -166,3 +177,31 @@ def logout_everywhere(username: str, db: str = typer.Option(DEFAULT_URL, help=DB
         console.print(f"[red]error:[/] no user {username!r}")
         raise typer.Exit(2)
     console.print(f"{revoke_sessions(engine, uid)} session(s) of {username} closed")
+
+
+@rate_app.command("disable-user")
+def disable_user(username: str, enable: bool = typer.Option(False, help="enable a disabled user again"),
+                 db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Disable a user (closes their sessions, keeps their ratings), or --enable them again."""
+    from clinqa.rating.accounts import set_disabled
+    from clinqa.rating.db import make_engine
+    try:
+        closed = set_disabled(make_engine(db), username, not enable)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    closed_note = f"; {closed} session(s) closed" if closed else ""
+    console.print(f"{username} {'enabled' if enable else 'disabled'}{closed_note}")
+
+
+@rate_app.command("delete-user")
+def delete_user_cmd(username: str, db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Delete a user who has submitted no rating (with their sessions and unsubmitted assignments)."""
+    from clinqa.rating.accounts import delete_user
+    from clinqa.rating.db import make_engine
+    try:
+        gone = delete_user(make_engine(db), username)
+    except ValueError as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    console.print(f"{username} deleted; {gone} unsubmitted assignment(s) removed")

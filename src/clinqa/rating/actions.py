@@ -4,7 +4,8 @@ double submit or a second tab gets `AlreadySubmitted` instead of a duplicate or 
 mid-request rolls back to a consistent state.
 
 Time on item is measured here, by the server: opening an item stamps `opened`; every draft save and the submission
-add the time since (each stretch capped at `IDLE_CAP`, for a rater who walked away) to `seconds`. While a rater's
+add the time since (each stretch capped at `IDLE_CAP`, for a rater who walked away) to `seconds` (the opening stamp
+is skipped rather than waited for when the database is busy, so that opening an item is a read). While a rater's
 qualification in a study is pending or failed, that study's real and gold items do not exist for them."""
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from clinqa.rating.auth import now
-from clinqa.rating.db import assignments, items, ratings, studies
+from clinqa.rating.db import assignments, items, ratings, studies, without_waiting
 from clinqa.rating.quality import hidden_studies, is_qualification
 from clinqa.data.rubric import Axis, rubric_from_dict
 
@@ -104,8 +106,11 @@ def open_assignment(engine: Engine, assignment_id: int, user_id: int) -> Assignm
         total = c.execute(select(func.count()).select_from(assignments)
                           .where(assignments.c.rater_id == user_id)).scalar_one()
     if not row.submitted:
-        with engine.begin() as c:        # time on item starts now (each visit)
-            _guarded_update(c, row.id, user_id, opened=now())
+        try:
+            with without_waiting(engine) as c:      # time on item starts now (each visit); never waits for a lock
+                _guarded_update(c, row.id, user_id, opened=now())
+        except OperationalError:
+            pass                                     # busy: the time runs from the previous opening
     return AssignmentView(row.id, row.name, row.kind, row.question, answers, _axes(row), values, bool(row.submitted),
                           row.position, total, is_qualification(row.gold))
 

@@ -4,18 +4,24 @@ quality, adjudicate and export. The routes live in `routes_rater.py` and `routes
 and the rules every response follows:
 
 - every page but /login needs a session; every POST checks the CSRF token;
-- blocking database work runs in the threadpool, never on the event loop; a lock wait past the engine's lock timeout
-  answers 503 (with Retry-After), never a hung server;
+- blocking database work runs in the threadpool, never on the event loop; writes in a capped share of it, so that
+  writers waiting on a database lock never hold up reads; a write waiting past the engine's lock timeout answers 503
+  (with Retry-After; the pages retry), never a hung server;
+- redirects carry a relative Location (the Host header is never reflected), and there are no trailing-slash redirects;
+- the client address is the peer's, or X-Forwarded-For's when the peer is a configured proxy (`trusted_proxies`,
+  env CLINQA_TRUSTED_PROXIES);
 - bad input answers a 4xx page (escaped; a fragment for htmx requests), never a 500; bodies over `MAX_BODY` get 413
   and file uploads are refused;
 - security headers (CSP with frame-ancestors, form-action and base-uri; Referrer-Policy; nosniff) on every response,
-  errors included.
+  errors included (the server's own replies to malformed HTTP get them in server.py).
+
+The shared pieces the routes use live in web.py, so that the routes never import this module.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
 from importlib import resources
 
 from fastapi import FastAPI, HTTPException, Request
@@ -23,81 +29,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.engine import Engine
+from markupsafe import escape
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from clinqa.rating import auth
+from clinqa.rating import routes_admin, routes_rater
 from clinqa.rating.db import DEFAULT_URL, LOCK_TIMEOUT, make_engine
 from clinqa.rating.export import render_export  # noqa: F401  (re-exported: `clinqa rate export` and older callers)
+from clinqa.rating.web import MAX_BODY, SECURITY_HEADERS, BodyTooLarge, Ctx, Redirect, parse_proxies, relative
 
-__all__ = ["create_app", "render_export", "Ctx", "Redirect", "check_csrf", "read_form", "MAX_BODY"]
-SESSION_COOKIE, LOGIN_CSRF_COOKIE = "clinqa_session", "clinqa_login_csrf"
+__all__ = ["create_app", "render_export", "MAX_BODY", "PROXIES_ENV"]
+PROXIES_ENV = "CLINQA_TRUSTED_PROXIES"
 RES = resources.files("clinqa") / "resources"
-MAX_BODY = 256 * 1024          # bytes; the largest form (a study's settings) is a few hundred
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'; object-src 'none'",
-    "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store"}
 log = logging.getLogger("clinqa.rating")
 
 
-class Redirect(Exception):
-    def __init__(self, to: str):
-        self.to = to
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-@dataclass
-class Ctx:
-    """What the routes share: the engine, templates and settings."""
-    engine: Engine
-    templates: Jinja2Templates
-    session_hours: float
-    secure_cookies: bool
-
-    def page(self, request: Request, template: str, status: int = 200, **ctx) -> HTMLResponse:
-        return self.templates.TemplateResponse(request, template, ctx, status_code=status)
-
-    def session(self, request: Request, next_url: str = "") -> auth.Session:
-        s = auth.lookup_session(self.engine, request.cookies.get(SESSION_COOKIE))
-        if s is None:
-            raise Redirect("/login" + (f"?next={next_url}" if next_url else ""))
-        return s
-
-    def admin(self, request: Request) -> auth.Session:
-        s = self.session(request)
-        if not s.user.is_admin:
-            raise HTTPException(403, "admins only")
-        return s
-
-
-def check_csrf(s: auth.Session, form: dict[str, str]) -> dict[str, str]:
-    if not auth.csrf_ok(s.csrf, form.pop("csrf", None)):
-        raise HTTPException(403, "invalid or missing CSRF token; reload the page")
-    return form
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """The posted form as strings; files are refused (400), bodies are capped by the middleware (413)."""
-    try:
-        form = await request.form(max_files=0, max_fields=200)
-    except HTTPException:
-        raise
-    except BodyTooLarge:
-        raise
-    except Exception as e:                        # malformed multipart and the like
-        raise HTTPException(400, f"unreadable form: {e}") from None
-    if any(not isinstance(v, str) for v in form.values()):
-        raise HTTPException(400, "file uploads are not accepted here")
-    return {k: v for k, v in form.items()}
-
-
 class Guard:
-    """ASGI middleware: security headers on every response and the request body cap."""
+    """ASGI middleware: security headers on every response, relative redirects, and the request body cap."""
 
     def __init__(self, app):
         self.app = app
@@ -122,27 +69,30 @@ class Guard:
 
         async def send_with_headers(msg):
             if msg["type"] == "http.response.start":
-                names = {k.lower() for k, _ in msg.get("headers", [])}
-                msg["headers"] = list(msg.get("headers", [])) + [
-                    (k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
-                    if k.lower().encode() not in names]
+                headers = [(k, relative(v) if k.lower() == b"location" else v) for k, v in msg.get("headers", [])]
+                names = {k.lower() for k, _ in headers}
+                msg["headers"] = headers + [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+                                            if k.lower().encode() not in names]
             await send(msg)
         await self.app(scope, capped_receive, send_with_headers)
 
 
 def create_app(db_url: str = DEFAULT_URL, session_hours: float = 12.0, secure_cookies: bool = False,
-               lock_timeout: float = LOCK_TIMEOUT) -> FastAPI:
-    app = FastAPI(title="clinqa rating", docs_url=None, redoc_url=None, openapi_url=None)
+               lock_timeout: float = LOCK_TIMEOUT, trusted_proxies: str | list[str] | None = None) -> FastAPI:
+    """The app. `trusted_proxies`: addresses or networks whose X-Forwarded-For is believed (a comma list; default
+    the CLINQA_TRUSTED_PROXIES environment variable; none: the peer's address is the client's)."""
+    proxies = parse_proxies(os.environ.get(PROXIES_ENV, "") if trusted_proxies is None else trusted_proxies)
+    app = FastAPI(title="clinqa rating", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     engine = make_engine(db_url, lock_timeout=lock_timeout)
     app.state.engine = engine
     templates = Jinja2Templates(directory=str(RES / "templates" / "rating"))
-    ctx = Ctx(engine, templates, session_hours, secure_cookies)
+    ctx = Ctx(engine, templates, session_hours, secure_cookies, proxies)
+    app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(RES / "static")), name="static")
     app.add_middleware(Guard)
 
     def error(request: Request, status: int, message: str, headers: dict | None = None) -> HTMLResponse:
         if request.headers.get("hx-request"):          # htmx swaps this into the status line (see base.html)
-            from markupsafe import escape
             return HTMLResponse(f'<span class="warn" role="alert">{escape(message)}</span>', status, headers=headers)
         # no session lookup here: an error page must not touch the database (it may be the thing that failed)
         resp = ctx.page(request, "error.html", status, s=None, code=status, message=message)
@@ -190,7 +140,6 @@ def create_app(db_url: str = DEFAULT_URL, session_hours: float = 12.0, secure_co
         log.exception("unhandled error on %s", request.url.path)
         return HTMLResponse("internal error", 500, headers=SECURITY_HEADERS)
 
-    from clinqa.rating import routes_admin, routes_rater
     routes_rater.register(app, ctx)
     routes_admin.register(app, ctx)
     return app

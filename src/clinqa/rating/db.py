@@ -1,6 +1,7 @@
 """The rating study database: SQLAlchemy Core tables, SQLite by default and PostgreSQL through the same URL.
 
-- `users`: raters and admins (argon2 password hashes), each rater in one pool (physician or lay).
+- `users`: raters and admins (argon2 password hashes), each rater in one pool (physician or lay); a disabled user
+  cannot log in.
 - `sessions`: login sessions (a hash of the cookie token), with expiry and the session's CSRF token.
 - `studies`: a study's configuration and the rubric JSON it was created with (frozen).
 - `items`: what gets rated: one answer (independent rating) or two answers to one question (pairwise).
@@ -10,6 +11,12 @@
 - `login_failures`: failed logins (user name and client address), for throttling.
 - `adjudications`: an admin's resolution of a disagreement (item x axis), stored beside, never over, the ratings.
 
+The schema is created once, under a lock (SQLite: an IMMEDIATE transaction; PostgreSQL: an advisory lock), so that
+several processes opening a new database at once (`clinqa rate add-user` run in parallel) do not race to create it.
+Locks: SQLite runs in WAL mode, so reads never wait for a writer; a write waits at most `lock_timeout` for the lock
+(then OperationalError: the app answers 503 with Retry-After and the page retries); `without_waiting` is for writes
+that may be skipped (a session's sliding expiry, an item's opening time), which never wait at all.
+
 Items carry `gold` (null for real items; else {"phase": "gold" | "qualification", "expected": {axis: value},
 "feedback": text}); assignments carry `opened` / `seconds` (time on item, measured by the server). Databases made
 before these columns existed are migrated on open (`ALTER TABLE ... ADD COLUMN`), never silently rebuilt.
@@ -17,15 +24,20 @@ before these columns existed are migrated on open (`ALTER TABLE ... ADD COLUMN`)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, create_engine, event, inspect, text)
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 meta = MetaData()
 users = Table("users", meta, Column("id", Integer, primary_key=True), Column("username", String(80), unique=True,
                                                                           nullable=False),
               Column("pool", String(20), nullable=False), Column("is_admin", Boolean, default=False),
-              Column("password_hash", String(200), nullable=False), Column("created", DateTime))
+              Column("password_hash", String(200), nullable=False), Column("created", DateTime),
+              Column("disabled", Boolean, default=False))
 sessions = Table("sessions", meta, Column("token_hash", String(64), primary_key=True),
                  Column("user_id", Integer, ForeignKey("users.id"), nullable=False), Column("csrf", String(64)),
                  Column("expires", DateTime, nullable=False))
@@ -63,34 +75,77 @@ adjudications = Table("adjudications", meta, Column("id", Integer, primary_key=T
                       UniqueConstraint("item_id", "axis"))
 
 DEFAULT_URL = "sqlite:///clinqa-ratings.sqlite"
-LOCK_TIMEOUT = 5.0      # seconds a request waits for a database lock before the app answers 503
+LOCK_TIMEOUT = 1.0      # seconds a write waits for a database lock before the app answers 503 (the page retries)
+SCHEMA_LOCK = 7_245_301  # PostgreSQL advisory lock key held while the schema is created
 # columns added after the first release: (table, column, SQL type); old databases get them on open
 ADDED_COLUMNS = (("items", "gold", "JSON"), ("assignments", "opened", "TIMESTAMP"),
-                 ("assignments", "seconds", "FLOAT"))
+                 ("assignments", "seconds", "FLOAT"), ("users", "disabled", "BOOLEAN"))
+PG_TYPES = {"JSON": "JSON", "TIMESTAMP": "TIMESTAMP WITHOUT TIME ZONE", "FLOAT": "DOUBLE PRECISION",
+            "BOOLEAN": "BOOLEAN"}
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Add the columns an older study database lacks; returns what was added."""
-    insp = inspect(engine)
+def now() -> datetime:
+    """The current UTC time, naive (as stored in every DateTime column)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Add the columns an older study database lacks (inside the caller's transaction); returns what was added."""
+    insp = inspect(conn)
     added = []
     for table, column, sql_type in ADDED_COLUMNS:
         if insp.has_table(table) and column not in {c["name"] for c in insp.get_columns(table)}:
-            pg_type = {"JSON": "JSON", "TIMESTAMP": "TIMESTAMP WITHOUT TIME ZONE", "FLOAT": "DOUBLE PRECISION"}
-            with engine.begin() as c:
-                c.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} "
-                               f"{sql_type if engine.dialect.name == 'sqlite' else pg_type[sql_type]}"))
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} "
+                              f"{sql_type if conn.dialect.name == 'sqlite' else PG_TYPES[sql_type]}"))
             added.append(f"{table}.{column}")
     return added
 
 
+def create_schema(engine: Engine) -> list[str]:
+    """Create missing tables and migrate an older database, holding a lock so that only one process does it at a
+    time (the others then find the tables made); returns the columns added."""
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            c.connection.driver_connection.execute("PRAGMA busy_timeout=60000")   # queue behind the creator
+            c.exec_driver_sql("BEGIN IMMEDIATE")          # the write lock, taken before looking at the schema
+        else:
+            c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
+        meta.create_all(c)
+        added = migrate(c)
+        c.commit()
+        if engine.dialect.name == "sqlite":
+            c.connection.driver_connection.execute(f"PRAGMA busy_timeout={int(engine.clinqa_lock_timeout * 1000)}")
+    return added
+
+
+@contextmanager
+def without_waiting(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that fails at once (OperationalError) instead of waiting for a lock another holds: for
+    writes that may be skipped when the database is busy."""
+    with engine.connect() as c:
+        if engine.dialect.name == "sqlite":
+            raw = c.connection.driver_connection
+            raw.execute("PRAGMA busy_timeout=0")
+            try:
+                with c.begin():
+                    yield c
+            finally:
+                raw.execute(f"PRAGMA busy_timeout={int(engine.clinqa_lock_timeout * 1000)}")
+        else:
+            with c.begin():
+                c.execute(text("SET LOCAL lock_timeout = '1ms'"))
+                yield c
+
+
 def make_engine(url: str = DEFAULT_URL, create: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> Engine:
     """An engine for a SQLite file or a PostgreSQL URL (postgresql+psycopg://user:pw@host/db); creates the tables and
-    migrates an older database. A lock wait longer than `lock_timeout` seconds raises OperationalError (the app
-    answers 503)."""
+    migrates an older database. A write waiting longer than `lock_timeout` seconds for a lock raises
+    OperationalError (the app answers 503). The pools are large enough that requests waiting on a lock never hold
+    up the others' reads (the app also caps concurrent writes, see web.run_write)."""
     if url.startswith("sqlite"):
-        # every write transaction here starts with its write (see actions.py), so WAL readers never block it and
-        # writers queue on the busy timeout, kept short, instead of failing at once
-        engine = create_engine(url, connect_args={"timeout": lock_timeout, "check_same_thread": False})
+        # every write transaction here starts with its write (see actions.py), so WAL readers never block it
+        engine = create_engine(url, pool_size=10, max_overflow=60,
+                               connect_args={"timeout": lock_timeout, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _):
@@ -98,9 +153,9 @@ def make_engine(url: str = DEFAULT_URL, create: bool = True, lock_timeout: float
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
     else:
-        engine = create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True,
+        engine = create_engine(url, pool_size=20, max_overflow=60, pool_pre_ping=True,
                                connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"})
+    engine.clinqa_lock_timeout = lock_timeout
     if create:
-        meta.create_all(engine)
-        migrate(engine)
+        create_schema(engine)
     return engine

@@ -1,19 +1,20 @@
-"""The admin pages: users, studies (from stored answers, optionally with gold and qualification items), a study's
-progress and per-rater quality dashboard, the adjudication view, exports. Database work runs in the threadpool; bad
-input (a number that is not one, a corrupt answers folder, an unknown study) answers 4xx naming the field."""
+"""The admin pages: users (create, disable or enable, delete), studies (from stored answers, optionally with gold
+and qualification items), a study's progress and per-rater quality dashboard, the adjudication view, exports.
+Database work runs in the threadpool (writes through `Ctx.write`); bad input (a number that is not one, a corrupt
+answers folder, an unknown study) answers 4xx naming the field."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path as FsPath
+from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from clinqa.rating import adjudication, auth, dashboard, study
-from clinqa.rating.app import Ctx, check_csrf, read_form
+from clinqa.rating import accounts, adjudication, auth, dashboard, study
 from clinqa.rating.export import render_export
+from clinqa.rating.web import Ctx, check_csrf, read_form
 
 ID = Path(..., ge=1, le=2**31 - 1)
 INT_FIELDS = ("physician_replication", "lay_replication", "pairwise_replication", "overlap", "seed")
@@ -92,7 +93,26 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/admin/users", response_class=HTMLResponse)
     async def add_user(request: Request):
-        return await run_in_threadpool(do_add_user, request, await read_form(request))
+        return await ctx.write(do_add_user, request, await read_form(request))
+
+    def do_user_action(request: Request, action: str, form: dict[str, str]):
+        s = ctx.admin(request)
+        check_csrf(s, form)
+        name = form.get("username", "")
+        try:
+            if action == "delete":
+                gone = accounts.delete_user(engine, name, acting_id=s.user.id)
+                message = f"user {name} deleted ({gone} unsubmitted assignments removed)"
+            else:
+                closed = accounts.set_disabled(engine, name, action == "disable", acting_id=s.user.id)
+                message = f"user {name} {action}d" + (f" ({closed} sessions closed)" if closed else "")
+        except ValueError as e:
+            return admin_page(request, s, 422, error=str(e))
+        return admin_page(request, s, message=message)
+
+    @app.post("/admin/users/{action}", response_class=HTMLResponse)
+    async def user_action(request: Request, action: Literal["disable", "enable", "delete"]):
+        return await ctx.write(do_user_action, request, action, await read_form(request))
 
     def do_add_study(request: Request, form: dict[str, str]):
         s = ctx.admin(request)
@@ -107,7 +127,7 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/admin/studies", response_class=HTMLResponse)
     async def add_study(request: Request):
-        return await run_in_threadpool(do_add_study, request, await read_form(request))
+        return await ctx.write(do_add_study, request, await read_form(request))
 
     def known(sid: int) -> str:
         name = study.study_name(engine, sid)
@@ -148,7 +168,7 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/admin/studies/{sid}/adjudicate", response_class=HTMLResponse)
     async def adjudicate(request: Request, sid: int = ID):
-        return await run_in_threadpool(do_adjudicate, request, sid, await read_form(request))
+        return await ctx.write(do_adjudicate, request, sid, await read_form(request))
 
     @app.get("/admin/studies/{sid}/export.{fmt}")
     def export(request: Request, fmt: str, sid: int = ID):

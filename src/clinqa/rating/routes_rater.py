@@ -1,7 +1,10 @@
 """Login, logout and the rater's pages: home (with the qualification's state and feedback), one item, draft (autosaved
 by htmx on every change) and submit. Async routes only read the form; everything touching the database runs in the
-threadpool. A rater whose session expired mid-item keeps the typed ratings (saved as the item's draft, when the
-expired session's cookie and CSRF token still match) and comes back to the same item after logging in."""
+threadpool (writes through `Ctx.write`). Sessions slide while the rater is active; a rater whose session expired
+mid-item keeps what the autosave or the submit sent (saved as the item's draft, when the expired session's cookie -
+kept for auth.HOLD - and CSRF token match) and comes back to the same item after logging in. A write refused
+because the database is busy answers 503 with Retry-After: the autosave retries (static/rating.js), and a submit
+shows the item again with the choices kept and submits again by itself."""
 
 from __future__ import annotations
 
@@ -11,11 +14,11 @@ import secrets
 from fastapi import FastAPI, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import escape
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import OperationalError
 
 from clinqa.rating import actions, auth
-from clinqa.rating.app import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Ctx, Redirect, check_csrf, read_form
 from clinqa.rating.quality import hidden_studies
+from clinqa.rating.web import LOGIN_CSRF_COOKIE, RETRY_AFTER, SESSION_COOKIE, Ctx, Redirect, check_csrf, read_form
 
 ID = Path(..., ge=1, le=2**31 - 1)          # ids beyond the database's integer range are a 422, not a 500
 NEXT_OK = re.compile(r"^/(rate/\d{1,10})?$")
@@ -44,24 +47,29 @@ def register(app: FastAPI, ctx: Ctx) -> None:
         if not auth.csrf_ok(request.cookies.get(LOGIN_CSRF_COOKIE), form.get("csrf")):
             raise HTTPException(403, "invalid or missing CSRF token; reload the login page")
         try:
-            user = auth.authenticate(engine, form.get("username", ""), form.get("password", ""),
-                                     request.client.host if request.client else "")
+            user = auth.authenticate(engine, form.get("username", ""), form.get("password", ""), ctx.client(request))
+            token = user and auth.open_session(engine, user, ctx.session_hours,
+                                               revoke_others=form.get("revoke_others") == "on")
         except auth.Throttled as e:
             resp = login_page_for(request, 429, f"{e}.", next_url)
             resp.headers["Retry-After"] = str(e.retry_after)
             return resp
+        except OperationalError:
+            resp = login_page_for(request, 503, "The database is busy; try again in a moment.", next_url)
+            resp.headers["Retry-After"] = RETRY_AFTER
+            return resp
         if user is None:
             return login_page_for(request, 401, "Wrong user name or password.", next_url)
-        token = auth.open_session(engine, user, ctx.session_hours, revoke_others=form.get("revoke_others") == "on")
         to = "/admin" if user.is_admin else (next_url or "/")
         resp = RedirectResponse(to, status_code=303)
+        # the cookie outlives the session by auth.HOLD, so that what is sent after expiry can still be kept
         resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=ctx.secure_cookies,
-                        max_age=int(ctx.session_hours * 3600))
+                        max_age=int((ctx.session_life + auth.HOLD).total_seconds()))
         return resp
 
     @app.post("/login")
     async def login(request: Request):
-        return await run_in_threadpool(do_login, request, await read_form(request))
+        return await ctx.write(do_login, request, await read_form(request))
 
     def do_logout(request: Request, form: dict[str, str]):
         s = ctx.session(request)
@@ -75,7 +83,7 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/logout")
     async def logout(request: Request):
-        return await run_in_threadpool(do_logout, request, await read_form(request))
+        return await ctx.write(do_logout, request, await read_form(request))
 
     @app.get("/", response_class=HTMLResponse)
     def home(request: Request):
@@ -100,7 +108,8 @@ def register(app: FastAPI, ctx: Ctx) -> None:
     def rater_session(request: Request, aid: int, form: dict[str, str]) -> auth.Session:
         """The live session; for an expired one whose CSRF token matches, keep the typed ratings as the item's draft
         and send the rater to log in and come back here."""
-        s = auth.lookup_session(engine, request.cookies.get(SESSION_COOKIE), allow_expired=True)
+        s = auth.lookup_session(engine, request.cookies.get(SESSION_COOKIE), allow_expired=True,
+                                extend=ctx.session_life)
         if s is not None and s.expired:
             if auth.csrf_ok(s.csrf, form.get("csrf")):
                 try:
@@ -127,12 +136,19 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/rate/{aid}/draft", response_class=HTMLResponse)
     async def draft(request: Request, aid: int = ID):
-        return await run_in_threadpool(do_draft, request, aid, await read_form(request))
+        return await ctx.write(do_draft, request, aid, await read_form(request))
 
     def do_submit(request: Request, aid: int, form: dict[str, str]):
         s = rater_session(request, aid, form)
         try:
             actions.submit(engine, aid, s.user.id, form)
+        except OperationalError:                  # busy: show the item with the choices kept; the page resubmits
+            view = actions.open_assignment(engine, aid, s.user.id)
+            view.values = {k: v for k, v in form.items() if k in {a.key for a in view.axes}}
+            resp = ctx.page(request, "rate.html", 503, s=s, v=view, retry=RETRY_AFTER,
+                            error="The database was busy, so this was not submitted yet; submitting again shortly.")
+            resp.headers["Retry-After"] = RETRY_AFTER
+            return resp
         except actions.NotFound:
             raise HTTPException(404, "no such assignment")
         except actions.AlreadySubmitted as e:
@@ -147,4 +163,4 @@ def register(app: FastAPI, ctx: Ctx) -> None:
 
     @app.post("/rate/{aid}", response_class=HTMLResponse)
     async def submit(request: Request, aid: int = ID):
-        return await run_in_threadpool(do_submit, request, aid, await read_form(request))
+        return await ctx.write(do_submit, request, aid, await read_form(request))

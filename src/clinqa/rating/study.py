@@ -217,7 +217,7 @@ def list_studies(engine: Engine) -> list[dict]:
 
 def list_users(engine: Engine) -> list[dict]:
     with engine.connect() as c:
-        return [dict(username=r.username, pool=r.pool, is_admin=bool(r.is_admin))
+        return [dict(username=r.username, pool=r.pool, is_admin=bool(r.is_admin), disabled=bool(r.disabled))
                 for r in c.execute(select(users).order_by(users.c.username))]
 
 
