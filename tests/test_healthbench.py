@@ -107,7 +107,7 @@ def test_healthbench_commands(monkeypatch, scripted, tmp_path):
     assert r.exit_code == 0 and "8/8 criteria parsed" in r.output
     r = runner.invoke(app, ["judge", "healthbench", str(tmp_path / "none.jsonl"), "--grader", "x",
                             "--run-dir", str(tmp_path / "none")])
-    assert r.exit_code == 2 and "none.jsonl: file not found" in r.output
+    assert r.exit_code == 2 and "none.jsonl: no such file" in r.output
 
 
 def test_bench_runs_healthbench_as_a_task(tiny_model_dir):

@@ -100,3 +100,17 @@ def test_kappa_by_hand_and_against_sklearn():
     rb = np.concatenate([np.repeat([0, 1, 2], row) for row in ordinal])
     assert cohen_kappa(ordinal, weighted=True) == pytest.approx(cohen_kappa_score(ra, rb, weights="linear"))
     assert np.isnan(cohen_kappa([[5, 0], [0, 0]]))        # one value only: kappa undefined
+
+
+def test_kappa_of_many_tables_at_once_equals_statsmodels_table_by_table():
+    import numpy as np
+
+    from clinqa.stats import cohen_kappa, cohen_kappa_tables
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 5):
+        tables = rng.integers(0, 20, (40, k, k)).astype(float)
+        for weighted in (False, True):
+            at_once = cohen_kappa_tables(tables, weighted)
+            one_by_one = np.array([cohen_kappa(t, weighted) for t in tables])
+            assert np.allclose(at_once, one_by_one, atol=1e-12, equal_nan=True)
+    assert np.isnan(cohen_kappa_tables(np.array([[5.0, 0.0], [0.0, 0.0]])))

@@ -121,6 +121,22 @@ def cohen_kappa(table, weighted: bool = False) -> float:
     return value if np.isfinite(value) else float("nan")
 
 
+def cohen_kappa_tables(tables, weighted: bool = False) -> np.ndarray:
+    """Cohen's kappa of every k x k table in `tables` (shape (..., k, k)) at once: the bootstrap's thousands of
+    resampled tables, where one statsmodels call per table is ~100 times slower. The same formula as `cohen_kappa`
+    (linear weights |i - j| / (k - 1) when `weighted`); tests/test_stats.py checks the two agree."""
+    t = np.asarray(tables, float)
+    k = t.shape[-1]
+    idx = np.arange(k)
+    w = np.abs(idx[:, None] - idx[None, :]) / max(k - 1, 1) if weighted else (idx[:, None] != idx[None, :]) * 1.0
+    n = t.sum((-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = (t * w).sum((-2, -1)) / n
+        expected = (np.einsum("...i,...j->...ij", t.sum(-1), t.sum(-2)) * w).sum((-2, -1)) / n ** 2
+        kappa = 1 - observed / expected
+    return np.where(np.isfinite(kappa), kappa, np.nan)
+
+
 def label_table(a: Sequence, b: Sequence, labels: Sequence | None = None) -> np.ndarray:
     """Confusion table of two raters' labels on the same items (rows: a, columns: b), over `labels` (default: every
     label either used, sorted)."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from clinqa.analysis.table import Rating, unblind
 from clinqa.data.rubric import Axis
-from clinqa.stats import Interval, bootstrap, cohen_kappa
+from clinqa.stats import Interval, bootstrap, cohen_kappa_tables
 
 JUDGE_PREFIXES = ("auto:", "jury:")
 NOMINAL_AXES = {"consensus"}
@@ -83,9 +83,7 @@ def _confusions(pairs: list[tuple[str, str, str]], labels: list[str]) -> np.ndar
 
 def kappa_from(conf: np.ndarray, weighted: bool) -> np.ndarray:
     """Cohen's kappa of every k x k table in `conf` (shape (..., k, k))."""
-    conf = np.asarray(conf, float)
-    flat = conf.reshape(-1, *conf.shape[-2:])
-    return np.array([cohen_kappa(t, weighted) for t in flat]).reshape(conf.shape[:-2])
+    return cohen_kappa_tables(conf, weighted)
 
 
 def balanced_f1_from(conf: np.ndarray, collapse: bool) -> np.ndarray:
