@@ -144,3 +144,4 @@ def simulate(out: Path = typer.Argument(..., help="ratings long table to write (
 
 
 from clinqa.analysis import judge_cli_more  # noqa: E402,F401  (registers select, autorate, position, healthbench)
+from clinqa.analysis import judge_real_cli  # noqa: E402,F401  (registers import-olaph, rater-card, ppi-real)
