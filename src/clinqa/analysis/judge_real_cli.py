@@ -131,3 +131,6 @@ def ppi_real(study: Path = typer.Argument(..., help="pairwise ratings long table
             w.writeheader()
             w.writerows(flat)
         console.print(f"rows -> {out}")
+
+
+from clinqa.analysis import judge_kqa_cli  # noqa: E402,F401  (registers kqa, kqa-card)
