@@ -19,13 +19,9 @@ from rich.table import Table
 
 from clinqa.analysis.judge_cli import _fail, console, judge_app
 from clinqa.analysis.judge_cli_more import _load
-from clinqa.analysis.kqa import kqa_scores, nli_card
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.kqa import LABELS, MUST, NICE, NLI_LABELS, load_nli_labels
 from clinqa.data.registry import data_root
-from clinqa.judges.nli import nli_verdicts
-from clinqa.store import Store
-from clinqa.tasks import get_task
 
 CACHE = "kqa-nli.jsonl"
 
@@ -57,6 +53,10 @@ def kqa(run: Path = typer.Argument(..., help="run directory with K-QA answers (`
         retries: int = typer.Option(2), seed: int = typer.Option(0), resamples: int = typer.Option(10_000),
         data_dir: Optional[Path] = typer.Option(None)):
     """K-QA's metrics per answer source, with answer-clustered 95% bootstrap intervals."""
+    from clinqa.analysis.kqa import kqa_scores
+    from clinqa.judges.nli import nli_verdicts
+    from clinqa.store import Store
+    from clinqa.tasks import get_task
     try:
         records = {q.id: q for q in get_task("kqa").load(None, data_dir)}
         store = Store(run)
@@ -108,6 +108,8 @@ def kqa_card(grader: str = typer.Option(..., help="NLI judge model"),
              data_dir: Optional[Path] = typer.Option(None)):
     """The NLI judge against K-QA's three physicians: κ per physician and pooled beside their leave-one-physician-out
     ceiling, balanced and per-label F1, the confusion matrix against the physicians' majority."""
+    from clinqa.analysis.kqa import nli_card
+    from clinqa.judges.nli import nli_verdicts
     try:
         pairs = load_nli_labels(data_root(data_dir) / NLI_LABELS)[:limit]
     except DataError as e:

@@ -16,16 +16,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from clinqa.analysis.cli import load_study
 from clinqa.analysis.judge_cli import _fail, console, judge_app
-from clinqa.analysis.ppi_real import METHODS, coverage_on_real
-from clinqa.analysis.rater_card import rater_card
-from clinqa.analysis.recorded import pairwise_study
-from clinqa.analysis.table import write_ratings
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.olaph import RELPATH, SOURCE_A
 from clinqa.data.registry import data_root
-from clinqa.rating.rubric import load_rubric
 
 
 @judge_app.command("import-olaph")
@@ -36,6 +30,8 @@ def import_olaph(file: Optional[Path] = typer.Argument(None, help=f"OLAPH-format
                                                          "../shared/data)")):
     """Read expert pairwise ratings on the nine axes and GPT-4's recorded verdicts (rater recorded:gpt4) strictly;
     every rating line that does not parse is listed and left out."""
+    from clinqa.analysis.recorded import pairwise_study
+    from clinqa.analysis.table import write_ratings
     path = file or data_root(data_dir) / RELPATH
     try:
         ratings, problems, items = pairwise_study(path)
@@ -60,6 +56,9 @@ def rater_card_cmd(study: Path = typer.Argument(..., help="ratings long table or
                    seed: int = typer.Option(0), out: Optional[Path] = typer.Option(None, help="CSV of every number")):
     """Per axis: the judge's κ against each rater and pooled, the raters' leave-one-rater-out ceiling, the paired
     difference and a verdict (below / within / above the ceiling), and tie and first-position shares."""
+    from clinqa.analysis.cli import load_study
+    from clinqa.analysis.rater_card import rater_card
+    from clinqa.rating.rubric import load_rubric
     try:
         rb = load_rubric()
         cards = rater_card(load_study(study, rb), rb.axes(kind), kind, resamples, seed)
@@ -68,13 +67,14 @@ def rater_card_cmd(study: Path = typer.Argument(..., help="ratings long table or
     if not cards:
         _fail(f"{study}: needs human ratings and judge ratings (raters auto:..., jury:... or recorded:...)")
     raters = sorted({r.rater for c in cards for r in c.raters})
-    t = Table(title=f"judge card per rater, {kind}: Cohen's κ [95% bootstrap by item]; ceiling = raters vs each other")
-    for c in ["axis", "judge", "judged"] + [f"vs {r}" for r in raters] + ["judge κ", "ceiling κ", "Δ κ", "verdict",
-                                                                         "ties judge/raters", "1st judge/raters"]:
+    t = Table(title=f"judge card per rater ({', '.join(sorted({c.judge for c in cards}))}), {kind}: Cohen's κ [95% bootstrap by item]; ceiling = raters vs each other;"
+                    " ties and first-position choices: judge / raters")
+    for c in ["axis", "judged"] + [f"vs {r}" for r in raters] + ["judge κ", "ceiling κ", "Δ κ", "verdict",
+                                                                "ties", "1st"]:
         t.add_column(c, justify="left" if c in ("axis", "judge", "verdict") else "right")
     for c in cards:
-        per = {r.rater: r.kappa.fmt(False) for r in c.raters}
-        t.add_row(c.axis, c.judge, f"{c.n_judged}/{c.n_items}", *[per.get(r, "-") for r in raters],
+        per = {r.rater: f"{r.kappa.estimate:.2f}" for r in c.raters}
+        t.add_row(c.axis if len({x.judge for x in cards}) == 1 else f"{c.axis} ({c.judge})", f"{c.n_judged}/{c.n_items}", *[per.get(r, "-") for r in raters],
                   c.kappa.fmt(False), c.ceiling_kappa.fmt(False), c.difference.fmt(False), c.verdict,
                   f"{_pct(c.judge_tie)}/{_pct(c.human_tie)}", f"{_pct(c.judge_first)}/{_pct(c.human_first)}")
     console.print(t)
@@ -102,6 +102,9 @@ def ppi_real(study: Path = typer.Argument(..., help="pairwise ratings long table
              out: Optional[Path] = typer.Option(None, help="CSV of every row")):
     """PPI++ on real labels: per axis and fraction, coverage of the all-raters share and mean interval width of
     human-only, judge-only and PPI++ over seeded random splits."""
+    from clinqa.analysis.cli import load_study
+    from clinqa.analysis.ppi_real import METHODS, coverage_on_real
+    from clinqa.rating.rubric import load_rubric
     try:
         fr = [float(x) for x in fractions.split(",")]
         if not all(0 < x < 1 for x in fr):
@@ -114,7 +117,7 @@ def ppi_real(study: Path = typer.Argument(..., help="pairwise ratings long table
     if not rows:
         _fail(f"{study}: no axis has a judge verdict and human ratings on 4 or more items")
     t = Table(title=f"share choosing {source}: coverage of the all-raters value / mean 95% width over {splits} splits")
-    for c in ("axis", "kept", "target", *[f"{m} cov." for m in METHODS], *[f"{m} width" for m in METHODS],
+    for c in ("axis", "kept", "target %", *[f"{m} cov." for m in METHODS], *[f"{m} width" for m in METHODS],
               "PPI/human width", "λ"):
         t.add_column(c, justify="left" if c == "axis" else "right")
     for r in rows:
