@@ -42,7 +42,7 @@ def import_olaph(file: Optional[Path] = typer.Argument(None, help=f"OLAPH-format
     write_ratings(ratings, out)
     raters = sorted({r.rater for r in ratings})
     console.print(f"{len(items)} questions, {len(raters)} raters ({', '.join(raters)}): {len(ratings)} ratings, "
-                  f"{len(problems)} rating lines did not parse -> {out}")
+                  f"{len(problems)} rating lines did not parse -> {out}", soft_wrap=True)
 
 
 def _pct(x: float) -> str:

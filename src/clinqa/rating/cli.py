@@ -192,4 +192,5 @@ def import_pairwise_cmd(file: Optional[Path] = typer.Argument(None, help="expert
             console.print(f"[yellow]unparsed:[/] {p}", soft_wrap=True)
     for x in res.incomplete:
         console.print(f"[yellow]incomplete (kept as a draft):[/] {x}")
-    console.print(f"study {name}: {res.items} pairs, raters {', '.join(res.raters)}, {res.submitted} ratings submitted")
+    console.print(f"study {name}: {res.items} pairs, raters {', '.join(res.raters)}, {res.submitted} ratings "
+                  "submitted (one per rater and pair, every axis)")
