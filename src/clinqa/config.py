@@ -1,4 +1,4 @@
-"""One config per command: each command's settings are one dataclass (e.g. `runner.BenchConfig`), built by keyword.
+"""One config per command: each command's settings are one dataclass (e.g. `eval.EvalConfig`), built by keyword.
 The command's CLI options carry the same names and defaults (a test checks they agree), a `--config` YAML/JSON file
 may set any of them, and an option given on the command line wins over the file."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, select_autoescape
 from rich.table import Table
 
-from clinqa.metrics import GroupMetrics, letter_distribution, order_note, run_metrics
+from clinqa.metrics import GroupMetrics, group_metrics, letter_distribution, order_note, run_metrics
 from clinqa.eval.store import Store
 
 
@@ -38,7 +38,7 @@ def group_by(store: Store) -> str | None:
 
 
 def rows_of(store: Store) -> list[dict]:
-    """The store's finished questions; after `run_bench`, only those of that invocation's plan (`store.planned`)."""
+    """The store's finished questions; after `run_eval`, only those of that invocation's plan (`store.planned`)."""
     rows = store.results()
     planned = getattr(store, "planned", None)
     return rows if planned is None else [r for r in rows if r["qid"] in planned]
@@ -52,6 +52,18 @@ def letters_line(rows: list[dict]) -> str:
     return f"extracted letters: {pred}  |  gold: {gold}"
 
 
+def subset_rows(store: Store, rows: list[dict], stores: list[Store]) -> list[tuple[str, list[dict]]]:
+    """(task of another run, this run's rows on that run's questions) for every other run whose questions are a
+    proper subset of this run's: a `medqa` run reported beside a `medqa-sound` run is also scored on its questions."""
+    ids = {r["qid"] for r in rows}
+    out = []
+    for other in stores:
+        theirs = {r["qid"] for r in rows_of(other)} if other is not store else set()
+        if theirs and theirs < ids:
+            out.append((_parts(other)[0], [r for r in rows if r["qid"] in theirs]))
+    return out
+
+
 def metrics_table(stores: list[Store]) -> Table:
     t = Table(title="clinqa bench results (accuracy %, 95% intervals)")
     for col in ("run", "group", "n", "accuracy [Clopper-Pearson]", "bootstrap 95%", "no answer", "unparsed samples",
@@ -60,7 +72,8 @@ def metrics_table(stores: list[Store]) -> Table:
     captions = []
     for s in stores:
         rows = rows_of(s)
-        for g in run_metrics(rows, group_by(s)):
+        subsets = [group_metrics(f"on {name}'s questions", sub) for name, sub in subset_rows(s, rows, stores)]
+        for g in run_metrics(rows, group_by(s)) + subsets:
             t.add_row(label(s), g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
                       f"{100 * g.unparsed_samples:.1f}%", str(g.tokens), f"{g.seconds / max(g.n, 1):.1f}")
         config = s.run_info().get("config", {})

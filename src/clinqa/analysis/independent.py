@@ -14,6 +14,7 @@ from itertools import combinations
 import numpy as np
 from statsmodels.stats.multitest import multipletests
 
+from clinqa.analysis.judge import is_judge
 from clinqa.analysis.resampling import N_RESAMPLES, cluster_bootstrap, permutation_test
 from clinqa.analysis.table import Rating
 from clinqa.data.rubric import Axis
@@ -200,7 +201,7 @@ def noninferiority(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, ref
 
 def noninferiority_all(ratings: list[Rating], rubric, reference: str, margin: float, n_boot: int = N_RESAMPLES,
                        seed: int = 0, one_per_answer: bool = False) -> list[NonInferiority]:
-    """Non-inferiority for the physician and lay axes (human ratings only: raters auto:/jury: are left out)."""
-    human = [r for r in ratings if not r.rater.startswith(("auto:", "jury:"))]
+    """Non-inferiority for the physician and lay axes (human ratings only: judges auto:/jury:/recorded: are left out)."""
+    human = [r for r in ratings if not is_judge(r)]
     return [x for kind in ("physician", "lay") if any(r.kind == kind for r in human)
             for x in noninferiority(human, rubric.axes(kind), kind, reference, margin, n_boot, seed, one_per_answer)]

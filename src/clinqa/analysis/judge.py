@@ -1,7 +1,8 @@
 """The judge card: how far an LLM grader agrees with physicians, per rubric axis and answer source, next to how far
 physicians agree with each other (the ceiling), with answer-clustered bootstrap 95% intervals.
 
-Judge ratings are the rows whose rater starts with "auto:" (one `clinqa autorate` grader) or "jury:" (several).
+Judge ratings are the rows whose rater starts with "auto:" (one `clinqa autorate` grader), "jury:" (several) or
+"recorded:" (verdicts someone else recorded, imported without running a model: `clinqa.analysis.recorded`).
 Pairs are "one rater vs the physicians on the same item": the judge's value paired with every human rating of that
 answer and axis; for the ceiling, every human rating paired with every other rater's rating of the same answer and
 axis (leave-one-rater-out: a physician is never compared with themself). Pairwise ratings are compared un-blinded
@@ -27,7 +28,7 @@ from clinqa.analysis.table import Rating, unblind
 from clinqa.data.rubric import Axis
 from clinqa.stats import Interval, bootstrap, cohen_kappa_tables
 
-JUDGE_PREFIXES = ("auto:", "jury:")
+JUDGE_PREFIXES = ("auto:", "jury:", "recorded:")
 NOMINAL_AXES = {"consensus"}
 N_BOOT = 2000
 
@@ -69,10 +70,11 @@ def _key(r: Rating) -> tuple[str, str, str]:
     return r.item, r.source, r.value
 
 
-def _confusions(pairs: list[tuple[str, str, str]], labels: list[str]) -> np.ndarray:
-    """Per item, the confusion counts (reference rows, rater columns): shape (items, k, k)."""
+def _confusions(pairs: list[tuple[str, str, str]], labels: list[str], items: list[str] | None = None) -> np.ndarray:
+    """Per item, the confusion counts (reference rows, rater columns): shape (items, k, k); `items` fixes the rows
+    (default: the items in `pairs`, sorted)."""
     idx = {v: i for i, v in enumerate(labels)}
-    items = sorted({p[0] for p in pairs})
+    items = items if items is not None else sorted({p[0] for p in pairs})
     pos = {it: i for i, it in enumerate(items)}
     c = np.zeros((len(items), len(labels), len(labels)))
     for item, ref, val in pairs:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from clinqa.analysis.judge import is_judge
 from clinqa.analysis.simulate import StudyDesign, simulate_study
 from clinqa.analysis.table import Rating
 from clinqa.data.rubric import Rubric, load_rubric
@@ -46,4 +47,4 @@ def keep_humans_on(ratings: list[Rating], share: float, seed: int = 0) -> list[R
     rng = np.random.default_rng(seed)
     items = sorted({r.item for r in ratings})
     kept = {i for i in items if rng.random() < share}
-    return [r for r in ratings if r.rater.startswith(("auto:", "jury:")) or r.item in kept]
+    return [r for r in ratings if is_judge(r) or r.item in kept]

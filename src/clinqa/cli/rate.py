@@ -205,3 +205,29 @@ def delete_user_cmd(username: str, db: str = typer.Option(DEFAULT_URL, help=DB_H
         console.print(f"[red]error:[/] {e}")
         raise typer.Exit(2)
     console.print(f"{username} deleted; {gone} unsubmitted assignment(s) removed")
+@rate_app.command("import-pairwise")
+def import_pairwise_cmd(file: Optional[Path] = typer.Argument(None, help="expert pairwise ratings in OLAPH's format "
+                                                              "(default: <data root>/olaph_human_eval/...jsonl)"),
+                        name: str = typer.Option("olaph-experts", help="name of the study to create"),
+                        data_dir: Optional[Path] = typer.Option(None, help="data root"),
+                        db: str = typer.Option(DEFAULT_URL, help=DB_HELP)):
+    """Import expert pairwise ratings (raters, items, the nine axes) as a finished study; then `clinqa rate export`
+    and `clinqa rate analyze` give the paper's pairwise figure from real ratings."""
+    from clinqa.data.errors import DataError
+    from clinqa.data.loaders.olaph import EXPERTS, RELPATH, read_pairwise_ratings
+    from clinqa.data.registry import data_root
+    from clinqa.rating.db import make_engine
+    from clinqa.rating.import_study import import_pairwise
+    try:
+        pairs, problems = read_pairwise_ratings(file or data_root(data_dir) / RELPATH)
+        res = import_pairwise(make_engine(db), name, pairs)
+    except (DataError, ValueError) as e:
+        console.print(f"[red]error:[/] {e}")
+        raise typer.Exit(2)
+    for p in problems:
+        if p.field in EXPERTS:                 # the recorded judge is not imported here
+            console.print(f"[yellow]unparsed:[/] {p}", soft_wrap=True)
+    for x in res.incomplete:
+        console.print(f"[yellow]incomplete (kept as a draft):[/] {x}")
+    console.print(f"study {name}: {res.items} pairs, raters {', '.join(res.raters)}, {res.submitted} ratings "
+                  "submitted (one per rater and pair, every axis)")

@@ -47,7 +47,7 @@ def analyze(study: Path = typer.Argument(..., help="ratings long table (.csv/.js
     try:
         rb = load_rubric(rubric)
         ratings = load_study(study, rb)
-        from clinqa.cli.judge import judge_inputs, print_judge
+        from clinqa.cli.judge_view import judge_inputs, print_judge
         ratings, lengths, plan = judge_inputs(ratings, [study] + list(judge or []), rb, design)
         stores = [Store.open_existing(b) for b in bench or []]
         with console.status(f"analysing {len(ratings)} ratings ({resamples} resamples) ..."):
