@@ -54,7 +54,7 @@ def test_nli_verdicts_batch_retry_and_seed_by_pair(scripted):
              ("The answer.", "bad statement")]
     got = nli_verdicts(backend, pairs, seed=1, retries=2, chunk=3)
     assert got == ["entailment", "contradiction", "entailment", None]
-    assert calls == [3, 1, 2, 1]                           # chunks of 3, then only the unparsed pairs again
+    assert calls == [3, 1, 1, 1, 1]     # each chunk of 3 (then 1): its pairs, then only its unparsed pairs again
     seeds = {stmt(r): r.seed for r in backend.requests if r.temperature == 0}
     again = scripted(respond)
     nli_verdicts(again, pairs[::-1], seed=1, retries=0)
@@ -85,7 +85,7 @@ def test_nli_card_equals_hand_computation():
 
 
 def test_kqa_cli_scores_stored_and_physician_answers(tmp_path, scripted, monkeypatch):
-    from clinqa.analysis import judge_kqa_cli
+    from clinqa.cli import judge_kqa as judge_kqa_cli
     from clinqa.cli import app
     data = tmp_path / "data"
     (data / "kqa").mkdir(parents=True)

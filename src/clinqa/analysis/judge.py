@@ -101,7 +101,7 @@ def balanced_f1_from(conf: np.ndarray, collapse: bool) -> np.ndarray:
     return np.nanmean(f1, axis=-1) if f1.size else f1
 
 
-def _interval(conf_items: np.ndarray, stat, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> Interval:
+def confusion_interval(conf_items: np.ndarray, stat, n_boot: int = N_BOOT, seed: int = 0, level: float = 0.95) -> Interval:
     """Point estimate and percentile interval of stat(confusion), resampling items (their pairs move together)."""
     if conf_items.shape[0] == 0 or conf_items.sum() == 0:
         return Interval(float("nan"), float("nan"), float("nan"))
@@ -144,6 +144,6 @@ def judge_card(ratings: list[Rating], axes: tuple[Axis, ...], kind: str, n_boot:
                 kap = lambda c: kappa_from(c, wtd)                      # noqa: E731
                 f1 = lambda c: balanced_f1_from(c, kind != "pairwise")  # noqa: E731
                 rows.append(CardRow(kind, axis.key, source, judge, cj.shape[0], len(jp), wtd,
-                                    _interval(cj, kap, n_boot, seed), _interval(cj, f1, n_boot, seed),
-                                    _interval(cc, kap, n_boot, seed), _interval(cc, f1, n_boot, seed), len(cp)))
+                                    confusion_interval(cj, kap, n_boot, seed), confusion_interval(cj, f1, n_boot, seed),
+                                    confusion_interval(cc, kap, n_boot, seed), confusion_interval(cc, f1, n_boot, seed), len(cp)))
     return rows

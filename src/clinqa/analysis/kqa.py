@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
 
-from clinqa.analysis.judge import N_BOOT, _confusions, balanced_f1_from, bootstrap, kappa_from
+from clinqa.analysis.judge import N_BOOT, _confusions, balanced_f1_from, confusion_interval, kappa_from
 from clinqa.analysis.resampling import cluster_bootstrap
 from clinqa.data.loaders.kqa import LABELS, MUST, LabelledPair
 from clinqa.stats import Interval
@@ -120,12 +120,13 @@ def nli_card(pairs: list[LabelledPair], verdicts: list[str | None], n_boot: int 
         got = f1_score([r for _, r, _ in trip], [x for _, _, x in trip], labels=labels, average=None,
                        zero_division=np.nan)         # nan: a label neither side used
         return dict(zip(labels, map(float, got)))
-    per = [(f"physician_{k}", bootstrap(_confusions(jp[k], labels), kap, n_boot, seed),
-            bootstrap(_confusions(cp[k], labels), kap, n_boot, seed)) for k in range(n_phys)]
+    per = [(f"physician_{k}", confusion_interval(_confusions(jp[k], labels), kap, n_boot, seed),
+            confusion_interval(_confusions(cp[k], labels), kap, n_boot, seed)) for k in range(n_phys)]
     judged = [(p.majority, v) for p, v in zip(pairs, verdicts) if v is not None]
     conf = confusion_matrix([m for m, _ in judged], [v for _, v in judged], labels=labels) if judged else \
         np.zeros((3, 3), int)
     unjudged = {lab: sum(p.majority == lab and v is None for p, v in zip(pairs, verdicts)) for lab in labels}
-    return NLICard(len(pairs), len(judged), bootstrap(cj, kap, n_boot, seed), bootstrap(cc, kap, n_boot, seed),
-                   bootstrap(cj, f1, n_boot, seed), bootstrap(cc, f1, n_boot, seed),
+    return NLICard(len(pairs), len(judged), confusion_interval(cj, kap, n_boot, seed),
+                   confusion_interval(cc, kap, n_boot, seed),
+                   confusion_interval(cj, f1, n_boot, seed), confusion_interval(cc, f1, n_boot, seed),
                    per_label(all_j) if all_j else {}, per_label(all_c), per, conf, unjudged)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clinqa.analysis.judge import (N_BOOT, _confusions, _key, _labels, balanced_f1_from, bootstrap, kappa_from,
+from clinqa.analysis.judge import (N_BOOT, _confusions, _key, _labels, balanced_f1_from, confusion_interval, kappa_from,
                                    ordinal, split_judge)
 from clinqa.analysis.table import Rating
 from clinqa.data.rubric import Axis
@@ -125,13 +125,14 @@ def rater_card(ratings: list[Rating], axes: tuple[Axis, ...], kind: str = "pairw
             all_c = [p for ps in cp.values() for p in ps]
             cj, cc = _confusions(all_j, labels, items), _confusions(all_c, labels, items)
             diff = paired_difference(cj, cc, kap, n_boot, seed)
-            rows = [RaterRow(r, len(jp[r]), bootstrap(_confusions(jp[r], labels), kap, n_boot, seed),
-                             bootstrap(_confusions(cp[r], labels), kap, n_boot, seed))
+            rows = [RaterRow(r, len(jp[r]), confusion_interval(_confusions(jp[r], labels), kap, n_boot, seed),
+                             confusion_interval(_confusions(cp[r], labels), kap, n_boot, seed))
                     for r in sorted({r for i in items for r in hum[(axis.key, i)]})]
             jt, jf = _shares(raw_j[(judge, axis.key)])
             ht, hf = _shares(raw_h[axis.key])
             out.append(AxisCard(axis.key, judge, len(items), sum((axis.key, i) in jud[judge] for i in items),
-                                bootstrap(cj, kap, n_boot, seed), bootstrap(cj, f1, n_boot, seed),
-                                bootstrap(cc, kap, n_boot, seed), bootstrap(cc, f1, n_boot, seed), diff,
+                                confusion_interval(cj, kap, n_boot, seed), confusion_interval(cj, f1, n_boot, seed),
+                                confusion_interval(cc, kap, n_boot, seed),
+                                confusion_interval(cc, f1, n_boot, seed), diff,
                                 verdict(diff), jt, ht, jf, hf, rows))
     return out
