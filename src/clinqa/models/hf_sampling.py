@@ -86,7 +86,7 @@ class BatchSampler:
         """Mask tokens outside each row's top-p nucleus (the smallest prefix of the sorted distribution whose mass
         reaches top_p); rows with top_p = 1 keep every token."""
         probs = torch.softmax(scores, -1)
-        sorted_p, order = torch.sort(probs, -1, descending=True, stable=True)
+        sorted_p, order = torch.sort(probs, dim=-1, descending=True, stable=True)
         drop_sorted = (sorted_p.cumsum(-1) - sorted_p > self.top_p) & (self.top_p < 1.0)
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         return scores.masked_fill(drop, float("-inf"))
