@@ -33,15 +33,18 @@ DEVICE=${DEVICE:-cuda}
 if [ "$DEVICE" = cpu ]; then
   export CUDA_VISIBLE_DEVICES=""
   MODEL=random:tiny DTYPE=float32 ROWS=1,64 LIMIT=4 TOKENS=16 ER=3,3 ER_LIMIT=2 TUNE_STEPS=2 TUNE_LEN=128
-  TESTS=(tests/test_hf_engine.py -k "draw or stops or kv_bytes or out_of_memory")
-  T_TESTS=300 T_STEP=300 T_BENCH=300 T_TUNE=300
+  TESTS=(tests/test_hf_engine.py -k "draw or stops or kv_bytes or out_of_memory") QUICK=--quick
+  T_TESTS=300 T_STEP=300 T_BENCH=300 T_ER=300 T_LOGLIK=300 T_TUNE=300
 else
   MODEL=random:1b DTYPE=bfloat16 ROWS=1,64,128 LIMIT=64 TOKENS=96 ER=11,33 ER_LIMIT=8 TUNE_STEPS=50 TUNE_LEN=512
   TESTS=(tests/test_backend_hf.py tests/test_hf_engine.py tests/test_batching.py -k "hf or engine or backend")
-  T_TESTS=120 T_STEP=60 T_BENCH=150 T_TUNE=100
+  T_TESTS=80 T_STEP=100 T_BENCH=110 T_ER=80 T_LOGLIK=50 T_TUNE=80 QUICK=
 fi
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(),
   torch.cuda.get_device_name() if torch.cuda.is_available() else '')"
+
+python3 -c "import tempfile, pathlib; from clinqa.models.random_model import build_random_model as b
+b(pathlib.Path(tempfile.gettempdir()) / 'clinqa-random-${MODEL#random:}', '${MODEL#random:}')"   # built once, shared
 
 step() {   # step NAME TIMEOUT_S COMMAND...: run, log, record rc and seconds
   local name=$1 limit=$2; shift 2
@@ -54,13 +57,13 @@ step() {   # step NAME TIMEOUT_S COMMAND...: run, log, record rc and seconds
 }
 
 step tests "$T_TESTS" python3 -m pytest -q -p no:cacheprovider -x "${TESTS[@]}"
-step step_profile "$T_STEP" python3 benchmarks/hf_step_profile.py --model "$MODEL" --dtype "$DTYPE" --rows "$ROWS"
+step step_profile "$T_STEP" python3 benchmarks/hf_step_profile.py --model "$MODEL" --dtype "$DTYPE" --rows "$ROWS" $QUICK
 step batching "$T_BENCH" python3 benchmarks/batching.py --model "$MODEL" --dtype "$DTYPE" --limit "$LIMIT" \
   --concurrency "$LIMIT" --max-tokens "$TOKENS" --strategies cot --er "" --step-rows "$ROWS"
-CLINQA_HF_MAX_BATCH_BYTES=20e9 step er_memory "$T_BENCH" python3 benchmarks/batching.py --model "$MODEL" \
+CLINQA_HF_MAX_BATCH_BYTES=20e9 step er_memory "$T_ER" python3 benchmarks/batching.py --model "$MODEL" \
   --dtype "$DTYPE" --max-tokens "$TOKENS" --strategies "" --er "$ER" --er-limit "$ER_LIMIT" --concurrency 8 \
   --step-rows ""
-step loglik "$T_BENCH" python3 benchmarks/batching.py --model "$MODEL" --dtype "$DTYPE" --limit "$LIMIT" \
+step loglik "$T_LOGLIK" python3 benchmarks/batching.py --model "$MODEL" --dtype "$DTYPE" --limit "$LIMIT" \
   --concurrency "$LIMIT" --strategies loglik --er "" --step-rows ""
 step tune "$T_TUNE" python3 benchmarks/tune_speed.py --model "$MODEL" --dtype "$DTYPE" --steps "$TUNE_STEPS" \
   --max-length "$TUNE_LEN"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -137,6 +138,7 @@ def labelled(targets: list[tuple[object, str, str]]):
     for owner, name, label in targets:
         orig = getattr(owner, name)
 
+        @functools.wraps(orig)          # transformers inspects a logits processor's signature
         def wrapped(*a, _orig=orig, _label=label, **kw):
             with record_function(_label):
                 return _orig(*a, **kw)
@@ -188,21 +190,27 @@ def main() -> None:
     ap.add_argument("--rows", default="1,64", help="batch sizes (rows) to time")
     ap.add_argument("--paths", default="legacy,clinqa")
     ap.add_argument("--profile-rows", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
+    ap.add_argument("--quick", action="store_true", help="short runs, one repeat (a smoke test, not a measurement)")
+    ap.add_argument("--skip-timing", action="store_true", help="only the profiled breakdown")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     backend = load(args.model, args.dtype)
     rows = [int(r) for r in args.rows.split(",")]
     paths = args.paths.split(",")
     print(f"model {args.model}, {args.dtype}, device {backend.device}, torch threads {torch.get_num_threads()}")
     print(f"{'path':8s} " + " ".join(f"{'ms/step @' + str(r):>13s}" for r in rows) + "   ratio")
     per = {}
-    for path in paths:
-        per[path] = [step_seconds(backend, path, r) * 1e3 for r in rows]
+    for path in ([] if args.skip_timing else paths):
+        timing = dict(steps=(4, 12), repeats=1) if args.quick else {}
+        per[path] = [step_seconds(backend, path, r, **timing) * 1e3 for r in rows]
         print(f"{path:8s} " + " ".join(f"{t:13.2f}" for t in per[path])
               + f"   RATIO batch {rows[-1]}/batch {rows[0]} per step {per[path][-1] / per[path][0]:.2f}x", flush=True)
-    if len(paths) == 2:
+    if len(per) == 2:
         print(f"RATIO {paths[0]}/{paths[1]} per step at batch {rows[-1]}: {per[paths[0]][-1] / per[paths[1]][-1]:.2f}x")
     print(f"\nbreakdown of a batch-{args.profile_rows} decode step (ms/step, torch.profiler, CPU time):")
-    parts = {path: breakdown(backend, path, args.profile_rows) for path in paths}
+    parts = {path: breakdown(backend, path, args.profile_rows, steps=8 if args.quick else 32) for path in paths}
     keys = [k for k in parts[paths[0]]] + [k for p in paths[1:] for k in parts[p] if k not in parts[paths[0]]]
     print(f"{'component':36s} " + " ".join(f"{p:>9s}" for p in paths))
     for k in keys:
