@@ -43,8 +43,8 @@ def test_draws_follow_the_distribution_and_reproduce_by_seed():
 
 def test_stops_end_each_row_at_its_own_token():
     letters = "abcdefghij"
-    stops = RowStops([6, 6, 3], eos_ids=[9], stop=["cd"], decode=lambda ids: "".join(letters[i] for i in ids),
-                     device="cpu")
+    stops = RowStops([6, 6, 3], eos_ids=[9], stop=["cd"],
+                     decode_batch=lambda rows: ["".join(letters[i] for i in ids) for ids in rows], device="cpu")
     out = torch.tensor([[0, 1, 2, 3, 4, 5],          # "abcd..": the stop completes at token 4
                         [4, 9, 0, 0, 0, 0],          # end-of-sequence at token 2
                         [0, 0, 0, 0, 0, 0]])         # its own limit: 3

@@ -154,7 +154,8 @@ class HFBackend(Backend):
                        use_cache=True, **self._forward_kw(cache))
         row_index = torch.tensor(rows, device=self.device)
         cache = rows_cache(cache, row_index, ids.shape[1] - 1 + max_steps)
-        stops = RowStops([s.max_tokens for s in specs], self._eos_ids(), reqs[0].stop, self._decode, self.device)
+        stops = RowStops([s.max_tokens for s in specs], self._eos_ids(), reqs[0].stop,
+                         lambda rows: self.tok.batch_decode(rows, skip_special_tokens=True), self.device)
         sync_every = self.sync_every if self.sync_every > 1 or not stops.stop else 4
         kept = decode(self.model, self._forward_kw, cache, ids[row_index, -1], mask[row_index],
                       BatchSampler(specs, self.device), stops, max_steps, sync_every)

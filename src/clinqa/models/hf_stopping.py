@@ -16,11 +16,11 @@ import torch
 
 class RowStops:
     def __init__(self, limits: Sequence[int], eos_ids: Sequence[int], stop: Sequence[str],
-                 decode: Callable[[list[int]], str], device):
+                 decode_batch: Callable[[list[list[int]]], list[str]], device):
         self.ends = torch.tensor(list(limits), dtype=torch.long, device=device)
         self.eos = torch.tensor(sorted(set(eos_ids)) or [-1], dtype=torch.long, device=device)
         self.stop = [s for s in stop if s]
-        self.decode = decode
+        self.decode_batch = decode_batch
         self.device = device
         self.tokens: list[list[int]] = [[] for _ in limits]        # host copy of each row's tokens so far
         self.checked = 0                                              # tokens per row already searched for stops
@@ -35,31 +35,25 @@ class RowStops:
         """Host-side, after `steps_done` steps (`out[:, :steps_done]` holds the tokens): check stop strings in the new
         tokens; True when every row has ended."""
         if self.stop:
-            new = out[:, self.checked:steps_done].tolist()
             ends = self.ends.tolist()
-            changed = False
-            for r, (row, tail) in enumerate(zip(self.tokens, new)):
+            for row, tail in zip(self.tokens, out[:, self.checked:steps_done].tolist()):
                 row.extend(tail)
-                if ends[r] <= self.checked:
-                    continue
-                k = self._stop_end(row, min(ends[r], steps_done))
-                if k is not None:
-                    ends[r], changed = k, True
+            live = [r for r in range(len(ends)) if ends[r] > self.checked]
+            start = max(0, self.checked - self.margin)
+            tails = self.decode_batch([self.tokens[r][start:min(ends[r], steps_done)] for r in live])
+            hits = [r for r, text in zip(live, tails) if any(s in text for s in self.stop)]
+            for r in hits:
+                ends[r] = self._stop_end(self.tokens[r], start, min(ends[r], steps_done))
             self.checked = steps_done
-            if changed:
+            if hits:
                 self.ends = torch.tensor(ends, dtype=torch.long, device=self.device)
         return bool((self.ends <= steps_done).all())
 
-    def _stop_end(self, row: list[int], upto: int) -> int | None:
-        """The smallest k in (checked, upto] such that row[:k] holds a stop string, or None."""
-        start = max(0, self.checked - self.margin)
-        if not any(s in self.decode(row[start:upto]) for s in self.stop):
-            return None
-        for k in range(self.checked + 1, upto + 1):
-            text = self.decode(row[start:k])
-            if any(s in text for s in self.stop):
-                return k
-        return upto
+    def _stop_end(self, row: list[int], start: int, upto: int) -> int:
+        """The smallest k in (checked, upto] such that row[start:k] holds a stop string (row[start:upto] does)."""
+        texts = self.decode_batch([row[start:k] for k in range(self.checked + 1, upto + 1)])
+        return next((k for k, text in zip(range(self.checked + 1, upto + 1), texts)
+                     if any(s in text for s in self.stop)), upto)
 
     def rows(self, out: torch.Tensor, steps_done: int) -> list[list[int]]:
         """Each row's kept tokens."""
