@@ -32,8 +32,8 @@ mkdir -p "$LOGS"
 DEVICE=${DEVICE:-cuda}
 if [ "$DEVICE" = cpu ]; then
   export CUDA_VISIBLE_DEVICES=""
-  MODEL=random:tiny DTYPE=float32 ROWS=1,64 LIMIT=4 TOKENS=16 ER=3,3 ER_LIMIT=2 TUNE_STEPS=2 TUNE_LEN=128
-  TESTS=(tests/test_hf_engine.py -k "draw or stops or kv_bytes or out_of_memory") QUICK=--quick
+  MODEL=random:tiny DTYPE=float32 ROWS=1,8 LIMIT=4 TOKENS=16 ER=3,3 ER_LIMIT=2 TUNE_STEPS=2 TUNE_LEN=128
+  TESTS=(tests/test_hf_engine.py -k "draw or stops or kv_bytes or out_of_memory") QUICK="--quick --profile-rows 8"
   T_TESTS=300 T_STEP=300 T_BENCH=300 T_ER=300 T_LOGLIK=300 T_TUNE=300
 else
   MODEL=random:1b DTYPE=bfloat16 ROWS=1,64,128 LIMIT=64 TOKENS=96 ER=11,33 ER_LIMIT=8 TUNE_STEPS=50 TUNE_LEN=512
