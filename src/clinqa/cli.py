@@ -27,6 +27,8 @@ from clinqa.analysis.judge_cli import judge_app  # noqa: E402
 app.add_typer(judge_app, name="judge")
 from clinqa.logs.cli import export_app  # noqa: E402
 app.add_typer(export_app, name="export")
+from clinqa.plan.cli import run_cmd  # noqa: E402
+app.command("run")(run_cmd)
 console = Console()
 console = console if console.is_terminal else Console(width=160)   # logs and pipes get whole tables
 err = Console(stderr=True, soft_wrap=True)
