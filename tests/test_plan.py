@@ -247,3 +247,33 @@ def test_dry_run_counts_generations_from_the_strategies(tmp_path):
     # stage-2 prompts carry the three stage-1 reasonings: ER costs far more prompt than CoT
     assert est["mc/medqa/er/m"].prompt_tokens > 3 * est["mc/medqa/cot/m"].prompt_tokens
     assert {e.state for e in est.values()} == {"to do"}
+
+
+# -- live status -------------------------------------------------------------------------------------------------------
+def test_status_board_shows_running_and_failed_cells(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from clinqa.plan.execute import CellRun
+    from clinqa.plan.state import CellProgress
+    from clinqa.plan.status import StatusBoard
+    runs = {c: CellRun(Cell(c, "mc", c, {})) for c in ("a", "b", "c")}
+    runs["a"].status, runs["a"].progress = "running", CellProgress(3, 10, 120, False)
+    runs["b"].status, runs["b"].attempts, runs["b"].error = "failed", 3, "TimeoutError: server timed out"
+    runs["c"].status, runs["c"].progress = "done", CellProgress(10, 10, 400, True)
+    out = io.StringIO()
+    tty = Console(file=out, force_terminal=True, width=150)
+    board = StatusBoard(tmp_path, tty, poll_s=1e9)
+    board.update(runs)
+    tty.print(board.render())
+    text = out.getvalue()
+    assert "3/10" in text and "TimeoutError" in text and "c " not in text.split("clinqa run")[1].split("cells:")[0]
+    assert "cells: 1 done (0 before this run), 1 running, 1 failed" in text and "questions 13 | tokens 520" in text
+
+    plain = io.StringIO()
+    board = StatusBoard(tmp_path, Console(file=plain, width=150), every_s=0, poll_s=1e9)
+    board.update(runs)
+    lines = plain.getvalue().splitlines()
+    assert any(line.startswith("failed") and "b try 3" in line and "TimeoutError" in line for line in lines)
+    assert lines[-1].startswith("cells: 1 done")

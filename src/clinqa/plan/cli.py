@@ -28,19 +28,21 @@ def _fail(msg: str, code: int = 2):
 def print_dry_run(st) -> None:
     estimates = dry_run(st)
     t = Table(title=f"plan {st.plan.name}: {len(st.cells)} cells under {st.root}", title_justify="left")
-    for col in ("cell", "items", "generations", "prompt tok (est.)", "completion tok (≤)", "state", "run dir"):
-        t.add_column(col, justify="left" if col in ("cell", "state", "run dir") else "right")
-    for row in dry_run_rows(estimates, st.root):
+    for col in ("cell", "items", "generations", "prompt tok (est.)", "completion tok (≤)", "state"):
+        t.add_column(col, justify="left" if col in ("cell", "state") else "right")
+    for row in dry_run_rows(estimates):
         t.add_row(*row)
     console.print(t)
     for which, share in (("whole plan", lambda e: 1.0), ("still to run", remaining)):
         gens = sum(e.generations * share(e) for e in estimates)
         prompt = sum(e.prompt_tokens * share(e) for e in estimates)
         completion = sum(e.completion_tokens * share(e) for e in estimates)
-        console.print(f"{which}: {human(int(gens))} generations, {human(int(prompt))} prompt tokens (est.), "
+        console.print(f"{which}: {int(gens):,} generations, {human(int(prompt))} prompt tokens (est.), "
                       f"≤ {human(int(completion))} completion tokens")
     for note in st.notes + [f"{c}: {e}" for c, e in st.errors.items()]:
         console.print(f"note: {note}", highlight=False)
+    console.print(f"run directories: {st.root}/mc/<task>-<split>-<strategy>-<model>-<hash> (as `clinqa bench "
+                  f"--runs-root {st.root}/mc` names them), {st.root}/longform/<set>, {st.root}/study", highlight=False)
     console.print("tokens: characters / 4 of the prompts each strategy builds for 3 questions per cell, completions at "
                   "their full budget (an upper bound)")
 

@@ -10,7 +10,6 @@ after malformed output not counted), with answers assumed at their full budget u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from clinqa.plan import cells as api
 from clinqa.plan.expand import Cell
@@ -109,10 +108,10 @@ def remaining(e: CellEstimate) -> float:
     return 1.0 - (e.done / e.items if e.items else 0.0)
 
 
-def dry_run_rows(estimates: list[CellEstimate], root: Path) -> list[list[str]]:
+def dry_run_rows(estimates: list[CellEstimate]) -> list[list[str]]:
     rows = []
     for e in estimates:
         done = f"{e.done}/{human(e.items)}" if e.state == "partial" else e.state
-        rows.append([e.cell.id, human(e.items), human(e.generations), human(e.prompt_tokens),
-                     human(e.completion_tokens), done, str(e.cell.run_dir)])
+        rows.append([e.cell.id, "?" if e.items is None else f"{e.items:,}", f"{e.generations:,}",
+                     human(e.prompt_tokens), human(e.completion_tokens), done])
     return rows
