@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -43,15 +45,16 @@ def print_dry_run(st) -> None:
         console.print(f"note: {note}", highlight=False)
     console.print(f"run directories: {st.root}/mc/<task>-<split>-<strategy>-<model>-<hash> (as `clinqa bench "
                   f"--runs-root {st.root}/mc` names them), {st.root}/longform/<set>, {st.root}/study", highlight=False)
-    console.print("tokens: characters / 4 of the prompts each strategy builds for 3 questions per cell, completions at "
-                  "their full budget (an upper bound)")
+    console.print("tokens: characters / 4 of the prompts each strategy builds for 3 questions per cell (a request for "
+                  "n samples counts its prompt once), completions at their full budget (an upper bound)")
 
 
 def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/medpalm2.yaml"),
             dry_run_: bool = typer.Option(False, "--dry-run", help="list the cells, their generations and token "
                                           "estimate, and which are done; run nothing"),
             ray: Optional[str] = typer.Option(None, "--ray", help="run cells as Ray tasks on the cluster at ADDRESS "
-                                              "('auto': the one this machine belongs to); needs clinqa[ray]"),
+                                              "('auto': the one this machine belongs to; 'local': start one here); "
+                                              "needs clinqa[ray]"),
             root: Optional[Path] = typer.Option(None, help="run root (default: the plan's `root`); on Ray, a folder "
                                                 "every node sees"),
             only: Optional[str] = typer.Option(None, help="only the cells whose id matches this glob, e.g. 'mc/medqa/*'"),
@@ -75,8 +78,10 @@ def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/
                 runs = execute(st, ray, board, tries=tries)
             except KeyboardInterrupt:
                 board.__exit__()
-                _fail("interrupted; every finished question is saved in its cell's run directory. Run the same "
-                      "command again to go on.", 130)
+                err.print("[bold red]error:[/] interrupted; every finished question is saved in its cell's run "
+                          "directory. Run the same command again to go on.")
+                sys.stderr.flush()
+                os._exit(130)     # a cell's worker threads may be inside the model: end without finalising them
             except ImportError as e:
                 _fail(str(e))
             board.update(runs)
