@@ -58,6 +58,8 @@ def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/
             root: Optional[Path] = typer.Option(None, help="run root (default: the plan's `root`); on Ray, a folder "
                                                 "every node sees"),
             only: Optional[str] = typer.Option(None, help="only the cells whose id matches this glob, e.g. 'mc/medqa/*'"),
+            limit: Optional[int] = typer.Option(None, min=1, help="the first N questions of every task and set "
+                                                "(replaces the plan's limits); a larger N later extends the same runs"),
             tries: Optional[int] = typer.Option(None, min=1, help="tries per cell (default: the plan's retries.tries)"),
             report_only: bool = typer.Option(False, "--report-only", help="write the report from the run root as it "
                                              "is; run nothing"),
@@ -65,7 +67,7 @@ def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/
     """Run a whole evaluation plan: every cell an ordinary run directory under one root; finished cells are skipped,
     failing cells retried with backoff and reported without stopping the rest; then the paper's report (HTML + CSV)."""
     try:
-        st = survey(plan, root, only)
+        st = survey(plan, root, only, limit)
     except DataError as e:
         _fail(str(e))
     if dry_run_:

@@ -118,10 +118,16 @@ def longform_sections(cells: list[Cell], root: Path, out_dir: Path, human: Path 
         ids = {a["answer_id"] for a in store.answers()}
         ratings = ratings_from_store(store) + [r for r in human_ratings if r.item.split("|")[0] in ids]
         if not ratings:
-            sec["note"] = "missing: no ratings yet"
+            failed = sum(1 for r in store.ratings() if not r["ok"])
+            sec["note"] = "missing: no ratings yet" + (f" ({failed} stored ratings failed to parse)" if failed else "")
             rows.append(dict(section="longform", dataset=key, statistic="ratings", status="missing", run_dir=rel))
             continue
-        a = analyze(ratings, rubric, n_boot)
+        try:
+            a = analyze(ratings, rubric, n_boot)
+        except ValueError as e:          # e.g. a value off the rubric's scale: say so, report the other sets
+            sec["note"] = f"rating analysis failed: {e}"
+            continue
+        sec["judge"] = a.judge is not None
         folder = out_dir / f"longform-{key}"
         sec["report"] = _rel(write_report(a, rubric, folder), out_dir)
         sec["figures"] = [_rel(p, out_dir) for p in sorted(folder.glob("*.png"))]

@@ -42,10 +42,18 @@ class PlanState:
         return done
 
 
-def survey(path: str | Path, root: str | Path | None = None, only: str | None = None) -> PlanState:
-    """The plan, its cells (those matching the glob `only`, with what they wait for) and what each already holds."""
+def survey(path: str | Path, root: str | Path | None = None, only: str | None = None,
+           limit: int | None = None) -> PlanState:
+    """The plan, its cells (those matching the glob `only`, with what they wait for) and what each already holds.
+    `limit` replaces every multiple-choice and long-form limit (the first N questions; a larger N later extends the
+    same run directories)."""
     path = Path(path)
     plan = load_plan(path)
+    if limit is not None:
+        if plan.multiple_choice:
+            plan.multiple_choice.limit = limit
+        for s in plan.longform.sets if plan.longform else []:
+            s.limit = limit
     root = plan_root(plan, root)
     cells, notes = expand(plan, root, path.parent)
     if only:
