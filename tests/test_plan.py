@@ -59,6 +59,14 @@ def test_validation_errors_name_the_line(tmp_path, edit, line, words):
     assert words in str(e.value)
 
 
+def test_imported_answers_belong_to_one_set(tmp_path):
+    (tmp_path / "doc.csv").write_text("question_id,answer\nq1,a\n")
+    path = write(tmp_path, PLAN + "longform:\n  sources:\n    - {model: m}\n    - {import: doc.csv, source: doc}\n"
+                 "  sets: [{task: liveqa}]\n")
+    with pytest.raises(DataError, match=r"plan.yaml:13: field 'longform.sources\[1\].import': an imported answers"):
+        load_plan(path)
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path):
     path = write(tmp_path, PLAN.replace("tasks: [medqa]", "tasks: [medqa"))
     with pytest.raises(DataError, match=r"plan.yaml:\d+: not valid YAML"):
@@ -124,10 +132,12 @@ models:
   - {{name: tiny, spec: "{model}"}}
 longform:
   max_tokens: 4
-  sources:
-    - {{model: tiny}}
-    - {{import: doc.csv, source: physician}}
-  sets: [{{task: adversarial_general, limit: 2}}]
+  sets:
+    - task: adversarial_general
+      limit: 2
+      sources:
+        - {{model: tiny}}
+        - {{import: doc.csv, source: physician}}
 graders:
   - {{models: [tiny], kinds: [physician], retries: 0}}
 """
@@ -140,6 +150,7 @@ def fake_models(monkeypatch, scripted):
     backend = scripted(lambda r, i: json.dumps(best)[1:] if r.prefix == "{" else "Ask your doctor.")
     monkeypatch.setattr(resolve, "load_model", lambda *a, **kw: backend)
     monkeypatch.setattr(cells_api, "load_model", lambda *a, **kw: backend)
+    monkeypatch.setattr(cells_api, "_BACKENDS", {})
     return backend
 
 

@@ -27,7 +27,7 @@ from clinqa.longform.autorate import autorate, grade
 from clinqa.longform.jury import autorate_jury
 from clinqa.models.base import GenResult
 from clinqa.models.resolve import load_model
-from clinqa.prompts import longform_prompt
+from clinqa.prompts import get_protocol, longform_prompt
 from clinqa.prompts.grader import grader_prompt
 from clinqa.rating.auth import create_user
 from clinqa.rating.db import make_engine, users
@@ -40,6 +40,17 @@ from clinqa.tasks import get_task
 
 Progress = Callable[[int, int], None]
 GRADES = "grades"        # marker files of finished grading cells, inside the long-form set's run directory
+
+
+_BACKENDS: dict = {}
+
+
+def backend(spec: str, chat_template: bool | None = None, dtype: str = "auto"):
+    """A loaded model, kept for the next cell of this process (or Ray worker) that uses the same one."""
+    key = (spec, chat_template, dtype)
+    if key not in _BACKENDS:
+        _BACKENDS[key] = load_model(spec, chat_template=chat_template, dtype=dtype)
+    return _BACKENDS[key]
 
 
 def _known(cls, params: dict) -> dict:
@@ -58,7 +69,10 @@ def mc_dir_name(params: dict) -> str:
 
 
 def run_mc(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
-    run_bench(mc_config(params, run_dir), progress=(lambda d, t, info: progress(d, t)) if progress else None)
+    cfg = mc_config(params, run_dir)
+    chat = cfg.chat_template if cfg.chat_template is not None else get_protocol(cfg.protocol).chat_template
+    run_bench(cfg, backend(cfg.model, chat, cfg.dtype),
+              progress=(lambda d, t, info: progress(d, t)) if progress else None)
 
 
 def _mc_plan(params: dict):
@@ -122,7 +136,9 @@ def answer_config(params: dict, run_dir: Path) -> AnswerConfig:
 
 
 def run_longform(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
-    run_answers(answer_config(params, run_dir), progress=(lambda d, t, info: progress(d, t)) if progress else None)
+    cfg = answer_config(params, run_dir)
+    run_answers(cfg, backend(cfg.model, cfg.chat_template),
+                progress=(lambda d, t, info: progress(d, t)) if progress else None)
 
 
 def answers_planned(params: dict) -> list:
@@ -182,7 +198,7 @@ def grade_jobs(store: Store, kind: str, sources: list[str] | None) -> int:
 def run_grade(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
     store = Store.open_existing(run_dir)
     rubric = load_rubric(params.get("rubric"))
-    backends = [load_model(spec) for spec in params["models"]]
+    backends = [backend(spec) for spec in params["models"]]
     raters = {}
     for kind in params["kinds"]:
         tick = (lambda d, t: progress(d, t)) if progress else None

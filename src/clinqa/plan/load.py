@@ -115,6 +115,9 @@ def check_meaning(plan: Plan, errors: PlanErrors, base: Path) -> None:
         for where, sources in [(("longform", "sources"), lf.sources)] + [
                 (("longform", "sets", i, "sources"), s.sources or []) for i, s in enumerate(lf.sets)]:
             for j, src in enumerate(sources):
+                if src.import_ is not None and where == ("longform", "sources"):
+                    raise errors.error(where + (j, "import"), "an imported answers file belongs to one set: list it "
+                                       "under that set's `sources` (with the section's model sources)")
                 if src.model is not None:
                     known_model(where + (j, "model"), src.model)
                 elif not src.optional and not (base / src.import_).is_file():

@@ -86,7 +86,7 @@ class StatusBoard:
             key = (r.status, r.attempts)
             if self.seen.get(r.cell.id) != key:
                 self.seen[r.cell.id] = key
-                if r.status == "cached":
+                if r.status == "cached" or (r.status == "pending" and not r.attempts):
                     continue
                 self._poll(force=True)
                 p = r.progress
