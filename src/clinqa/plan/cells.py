@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from clinqa.analysis.active import read_design
 from clinqa.analysis.judge_cli_more import select as judge_select
+from clinqa.extras import require
 from clinqa.logs import import_answers_from
 from clinqa.longform.answer import AnswerConfig, questions_for, record_task, run_answers, wants_debias
 from clinqa.longform.autorate import autorate, grade
@@ -29,10 +30,8 @@ from clinqa.models.base import GenResult
 from clinqa.models.resolve import load_model
 from clinqa.prompts import get_protocol, longform_prompt
 from clinqa.prompts.grader import grader_prompt
-from clinqa.rating.auth import create_user
 from clinqa.rating.db import make_engine, users
 from clinqa.rating.rubric import load_rubric
-from clinqa.rating.study import StudyConfig, create_study, study_by_name
 from clinqa.runner import BenchConfig, build_selector, plan_questions, run_bench
 from clinqa.store import DB_NAME, Store, results
 from clinqa.strategies import make_strategy
@@ -236,6 +235,8 @@ def study_engine(params: dict):
 
 
 def study_exists(params: dict) -> bool:
+    require("rating", "the plan's study")
+    from clinqa.rating.study import study_by_name     # the `rating` extra (argon2)
     if params["db"].startswith("sqlite:///") and not Path(params["db"][len("sqlite:///"):]).is_file():
         return False
     return study_by_name(study_engine(params), params["name"]) is not None
@@ -244,6 +245,9 @@ def study_exists(params: dict) -> bool:
 def run_study(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
     """Create rater accounts named in the plan (passwords in raters.txt, mode 600), select answers with the judges
     when the plan gives a budget (`clinqa judge select`, one design file per set), then create the study."""
+    require("rating", "the plan's study (rater accounts)")
+    from clinqa.rating.auth import create_user        # the `rating` extra (argon2), needed by this cell only
+    from clinqa.rating.study import StudyConfig, create_study
     run_dir.mkdir(parents=True, exist_ok=True)
     engine = study_engine(params)
     with engine.connect() as c:
