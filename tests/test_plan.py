@@ -289,3 +289,11 @@ def test_status_board_shows_running_and_failed_cells(tmp_path):
     lines = plain.getvalue().splitlines()
     assert any(line.startswith("failed") and "b try 3" in line and "TimeoutError" in line for line in lines)
     assert lines[-1].startswith("cells: 1 done")
+
+
+def test_judge_selected_study_needs_judge_ratings_of_its_sets(tmp_path):
+    path = write(tmp_path, PLAN + "longform:\n  sources: [{model: m}]\n  sets: [{task: liveqa}, {task: medicationqa}]\n"
+                 "graders:\n  - {models: [m], sets: [liveqa]}\nstudy:\n  name: s\n  sources: [m]\n"
+                 "  select_budget: 5\n")
+    with pytest.raises(DataError, match=r"plan.yaml:18: field 'study.select_budget'.*set 'medicationqa'"):
+        load_plan(path)

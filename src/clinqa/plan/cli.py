@@ -54,7 +54,7 @@ def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/
                                           "estimate, and which are done; run nothing"),
             ray: Optional[str] = typer.Option(None, "--ray", help="run cells as Ray tasks on the cluster at ADDRESS "
                                               "('auto': the one this machine belongs to; 'local': start one here); "
-                                              "needs clinqa[ray]"),
+                                              "needs the ray extra"),
             root: Optional[Path] = typer.Option(None, help="run root (default: the plan's `root`); on Ray, a folder "
                                                 "every node sees"),
             only: Optional[str] = typer.Option(None, help="only the cells whose id matches this glob, e.g. 'mc/medqa/*'"),

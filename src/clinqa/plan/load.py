@@ -156,7 +156,9 @@ def check_meaning(plan: Plan, errors: PlanErrors, base: Path) -> None:
         for j, name in enumerate(st.sets or []):
             if name not in set_keys:
                 raise errors.error(("study", "sets", j), f"unknown long-form set {name!r}")
-        if st.select_budget and not any("physician" in g.kinds for g in plan.graders):
-            raise errors.error(("study", "select_budget"), "`judge select` needs a grader with kind physician")
+        for key in (st.sets or set_keys) if st.select_budget else []:
+            if not any("physician" in g.kinds and key in (g.sets or set_keys) for g in plan.graders):
+                raise errors.error(("study", "select_budget"), f"`judge select` needs physician judge ratings of set "
+                                   f"{key!r}: add a grader with kind physician for it, or leave it out of study.sets")
         if st.pairwise and len(st.sources) < 2:
             raise errors.error(("study", "pairwise"), "pairwise ranking needs two sources")
