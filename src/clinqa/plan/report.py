@@ -46,6 +46,8 @@ def mc_numbers(cells: list[Cell], root: Path, progress: dict[str, CellProgress],
         base = dict(section="multiple_choice", model=lab["model"], dataset=lab["task"], strategy=lab["strategy"],
                     run_dir=_rel(root / c.run_dir, out_dir))
         results = stores[c.id].results() if c.id in stores else []
+        if p and p.total is not None:      # the plan's questions: the first `total` of the run's order
+            results = [r for r in results if r["position"] < p.total]
         if not results:
             rows.append(dict(base, statistic="accuracy", status="missing", total=p.total if p else None))
             continue
