@@ -239,7 +239,10 @@ def study_exists(params: dict) -> bool:
     from clinqa.rating.study import study_by_name     # the `rating` extra (argon2)
     if params["db"].startswith("sqlite:///") and not Path(params["db"][len("sqlite:///"):]).is_file():
         return False
-    return study_by_name(study_engine(params), params["name"]) is not None
+    try:
+        return study_by_name(study_engine(params), params["name"]) is not None
+    except ValueError:         # no study of that name yet
+        return False
 
 
 def run_study(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
