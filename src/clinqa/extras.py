@@ -20,6 +20,7 @@ EXTRAS = {
     "postgres": ("psycopg",),
     "logs": ("inspect_ai",),
     "trackers": ("mlflow", "wandb", "tensorboard"),
+    "ray": ("ray",),
 }
 # the extra to name for a missing module (datasets alone, outside `clinqa tune`, is the hub extra)
 EXTRA_OF = {m: extra for extra, mods in EXTRAS.items() for m in mods}

@@ -19,8 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from clinqa.analysis.judge import is_judge
+from clinqa.analysis.table import ratings_from_store
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
+from clinqa.data.rubric import load_rubric
+from clinqa.eval.store import Store
 
 
 def uncertainty(p) -> np.ndarray:
@@ -81,3 +85,20 @@ def read_design(path: str | Path) -> dict[str, tuple[float, bool]]:
             raise DataError(path, f"probability must be in (0, 1], got {p!r}", line=i, field="probability")
         out[str(row["answer_id"])] = (float(p), bool(row["selected"]))
     return out
+
+
+def select_for_rating(store: Store, budget: int, kind: str = "physician", axes: set[str] | None = None,
+                      mix: float = 0.2, uniform: bool = False, seed: int = 0) -> list[dict]:
+    """The design rows for answers in `store` whose judges' best-bin votes (on `axes`, default all of the rubric's)
+    are least certain: each judge's own votes count (a jury's combined rating would count them twice)."""
+    ratings = [r for r in ratings_from_store(store) if is_judge(r) and not r.rater.startswith("jury:") and r.kind == kind]
+    best = {a.key: a.best for a in load_rubric().axes(kind)}
+    keep = axes or set(best)
+    votes: dict[str, list[float]] = {}
+    for r in ratings:
+        if r.axis in keep and r.axis in best:
+            votes.setdefault(r.item, []).append(float(r.value == best[r.axis]))
+    if not votes:
+        raise ValueError(f"{store.dir}: no {kind} judge ratings (run `clinqa autorate` or `clinqa judge autorate` first)")
+    ids = sorted(votes)
+    return select(ids, np.array([np.mean(votes[i]) for i in ids]), min(budget, len(ids)), seed, mix, uniform)

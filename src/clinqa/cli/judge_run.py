@@ -32,30 +32,13 @@ def select(run: Path = typer.Argument(..., help="run directory whose answers car
            seed: int = typer.Option(0)):
     """Choose answers for human rating where the judges are least certain or disagree, recording each answer's
     probability (pass the file to `clinqa rate analyze --design` so the PPI estimate stays unbiased)."""
-    import numpy as np
-
-    from clinqa.analysis.active import select as draw
-    from clinqa.analysis.active import write_design
-    from clinqa.analysis.judge import is_judge
-    from clinqa.analysis.table import ratings_from_store
-    from clinqa.data.rubric import load_rubric
+    from clinqa.analysis.active import select_for_rating, write_design
     from clinqa.eval.store import Store
     try:
-        # each judge's own votes (a jury's combined rating would count them twice)
-        ratings = [r for r in ratings_from_store(Store.open_existing(run))
-                   if is_judge(r) and not r.rater.startswith("jury:") and r.kind == kind]
-        best = {a.key: a.best for a in load_rubric().axes(kind)}
+        rows = select_for_rating(Store.open_existing(run), budget, kind, set(axes.split(",")) if axes else None, mix,
+                                 uniform, seed)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
-    keep = set(axes.split(",")) if axes else set(best)
-    votes: dict[str, list[float]] = {}
-    for r in ratings:
-        if r.axis in keep and r.axis in best:
-            votes.setdefault(r.item, []).append(float(r.value == best[r.axis]))
-    if not votes:
-        fail(f"{run}: no {kind} judge ratings (run `clinqa autorate` or `clinqa judge autorate` first)")
-    ids = sorted(votes)
-    rows = draw(ids, np.array([np.mean(votes[i]) for i in ids]), min(budget, len(ids)), seed, mix, uniform)
     write_design(rows, out)
     console.print(f"{sum(r['selected'] for r in rows)} of {len(rows)} answers selected (expected {budget}); "
                   f"probabilities {min(r['probability'] for r in rows):.3f}-{max(r['probability'] for r in rows):.3f}"

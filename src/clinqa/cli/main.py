@@ -23,6 +23,7 @@ from clinqa.cli.judge import judge_app
 from clinqa.cli.rate import rate_app
 from clinqa.cli.tasks import tasks_app
 from clinqa.extras import message
+from clinqa.plan.cli import run_cmd
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
@@ -31,6 +32,7 @@ app.add_typer(tasks_app, name="datasets", help="The same as `clinqa tasks`.")
 app.add_typer(rate_app, name="rate")
 app.add_typer(judge_app, name="judge")
 app.add_typer(export_app, name="export")
+app.command("run")(run_cmd)
 @app.command()
 def ask(question: str = typer.Argument(..., help="a consumer health question"),
         model: str = typer.Option("smollm2-135m-instruct", help="model name, path, hub id or openai:<model>@<url>"),
