@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import List, Optional
@@ -17,9 +16,11 @@ from rich.table import Table
 from clinqa.data.errors import DataError
 from clinqa.rating.cli import rate_app
 from clinqa.tasks.cli import tasks_app
+from clinqa.terminal import hide_flag_types, stdout_console
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
+hide_flag_types()                 # flags take no value: no `<bool>` beside them in --help
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(tasks_app, name="datasets", help="The same as `clinqa tasks`.")
 app.add_typer(rate_app, name="rate")
@@ -27,8 +28,7 @@ from clinqa.analysis.judge_cli import judge_app  # noqa: E402
 app.add_typer(judge_app, name="judge")
 from clinqa.logs.cli import export_app  # noqa: E402
 app.add_typer(export_app, name="export")
-console = Console()
-console = console if console.is_terminal else Console(width=160)   # logs and pipes get whole tables
+console = stdout_console()      # logs and pipes get whole tables and unwrapped lines
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -114,7 +114,7 @@ def bench(ctx: typer.Context,
     """Evaluate a model on a multiple-choice task. Re-running the same command resumes an interrupted run; a larger
     --limit extends it."""
     from clinqa.config import build_config
-    from clinqa.report import metrics_table
+    from clinqa.report import print_metrics
     from clinqa.runner import BenchConfig, run_bench
     from clinqa.tracking import parse_report_to
     try:
@@ -125,28 +125,16 @@ def bench(ctx: typer.Context,
         if get_task(cfg.dataset).kind == "rubric":
             from clinqa.analysis.judge_cli_more import run_rubric_task
             return run_rubric_task(cfg)
+        from clinqa.progress import RunProgress, bench_plan
+        err.print(bench_plan(cfg, runs_root).line(), markup=False, highlight=False)
     except (ValueError, DataError) as e:
         _fail(str(e))
-    cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
-    with Progress(*cols, console=err, transient=False) as bar:
-        task = bar.add_task(f"{cfg.dataset}/{cfg.strategy}", total=None, last="")
-
-        started = time.monotonic()
-
-        def progress(done, total, info):
-            last = f"{info['qid']}: {info['prediction'] or '-'} (gold {info['gold']})" if info else ""
-            bar.update(task, completed=done, total=total, last=last)
-            if not err.is_terminal and info:   # logs get a plain line per question
-                rate = (time.monotonic() - started) / max(1, done - progress.first)
-                err.print(f"[{done}/{total}] {last}  eta {rate * (total - done):.0f}s")
-            elif not info:
-                progress.first = done
-        progress.first = 0
+    with RunProgress(err, f"{cfg.dataset}/{cfg.strategy}",
+                     describe=lambda i: f"{i['qid']}: {i['prediction'] or '-'} (gold {i['gold']})") as bar:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                store = run_bench(cfg, progress=progress, runs_root=runs_root)
+                store = run_bench(cfg, progress=bar, runs_root=runs_root)
             for w in caught:
                 if "contamination" in str(w.message):
                     err.print(f"[bold yellow]warning:[/] {w.message}")
@@ -156,8 +144,8 @@ def bench(ctx: typer.Context,
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
             _fail(str(e))
-    console.print(metrics_table([store]))
-    console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})")
+    print_metrics(console, [store])
+    console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})", markup=False, soft_wrap=True)
     if report_to != "none":
         from clinqa.tracking import report_run
         for tracker, where in report_run(store, report_to).items():
@@ -166,31 +154,38 @@ def bench(ctx: typer.Context,
 
 @app.command()
 def report(runs: List[Path] = typer.Argument(..., help="run directories from `clinqa bench`"),
-           out: Optional[Path] = typer.Option(None, help="HTML file (default: <first run>/report.html)")):
-    """Print a results table and write an HTML report with per-question drill-down and an accuracy plot."""
-    from clinqa.report import metrics_table, write_html
+           out: Optional[Path] = typer.Option(None, help="HTML file (default: <run>/report.html for one run; "
+                                              "<parent>/reports/<run>+<run>.html for several)"),
+           table: bool = typer.Option(True, "--table/--no-table", help="print the results table")):
+    """Print a results table and each run's configuration, and write an HTML report with per-question drill-down
+    and an accuracy plot."""
+    from clinqa.report import config_line, default_out, labels, print_metrics, write_html
     from clinqa.store import Store
     try:
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
         _fail(str(e))
-    console.print(metrics_table(stores))
-    path = write_html(stores, out or stores[0].dir / "report.html")
-    console.print(f"wrote {path} (+ .png, .svg)")
+    if table:
+        print_metrics(console, stores)
+    for s, name in zip(stores, labels(stores)):
+        console.print(config_line(s, name), markup=False, highlight=False, soft_wrap=True)
+    path = write_html(stores, out or default_out(stores))
+    console.print(f"wrote {path} (+ .png, .svg)", markup=False, soft_wrap=True)
 
 
 @app.command()
 def compare(run_a: Path, run_b: Path):
     """Paired comparison of two runs on the questions both finished: exact McNemar and paired bootstrap."""
     from clinqa.metrics import compare_runs
-    from clinqa.report import label
+    from clinqa.report import labels
     from clinqa.store import Store
     try:
         a, b = Store.open_existing(run_a), Store.open_existing(run_b)
     except (FileNotFoundError, DataError) as e:
         _fail(str(e))
     c, left_out = compare_runs(a, b)
-    console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
+    name_a, name_b = labels([a, b])
+    console.print(f"A = {name_a}\nB = {name_b}\nquestions in both: {c.n} (in only one: {left_out})", markup=False)
     console.print(f"accuracy A {100 * c.acc_a:.1f}%  B {100 * c.acc_b:.1f}%  B-A {c.diff.fmt()} (paired bootstrap 95%)")
     console.print(f"only A right: {c.only_a}  only B right: {c.only_b}  exact McNemar p = {c.mcnemar_p:.4g}")
 
@@ -221,11 +216,10 @@ def answer(ctx: typer.Context,
         cfg = build_config(AnswerConfig, ctx, config)
     except (ValueError, DataError) as e:
         _fail(str(e))
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=err) as bar:
-        task = bar.add_task(f"answers {dataset}", total=None)
+    from clinqa.progress import RunProgress
+    with RunProgress(err, f"answers {dataset}", describe=lambda i: str(i.get("qid", ""))) as bar:
         try:
-            store = run_answers(cfg, progress=lambda d, t, i: bar.update(task, completed=d, total=t))
+            store = run_answers(cfg, progress=bar)
         except KeyboardInterrupt:
             bar.stop()
             _interrupted("interrupted; finished answers are saved. Re-run the same command to resume.")
