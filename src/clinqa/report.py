@@ -137,8 +137,8 @@ def print_metrics(console: Console, stores: list[Store]) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
-    """PNG and SVG of overall accuracy per run (strategy) with Clopper-Pearson error bars."""
+def accuracy_figure(stores: list[Store]):
+    """A matplotlib figure of overall accuracy per run with Clopper-Pearson error bars and each run's baselines."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -166,6 +166,13 @@ def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
     for i, g in enumerate(gms):
         ax.text(i, 2, f"n={g.n}", ha="center", fontsize=8, color="white")
     fig.tight_layout()
+    return fig
+
+
+def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
+    """PNG and SVG of `accuracy_figure`."""
+    import matplotlib.pyplot as plt
+    fig = accuracy_figure(stores)
     bufs = []
     for fmt in ("png", "svg"):
         b = io.BytesIO()
