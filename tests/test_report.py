@@ -124,3 +124,13 @@ def test_plot_title_and_labels_fit_in_the_figure(tmp_path):
         assert box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0 and ext.y1 <= box.y1, artist.get_text()
     legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
     assert legend == {"chance", "always the commonest gold letter"}
+
+
+def test_paths_are_printed_whole_on_one_line(tmp_path):
+    deep = tmp_path / ("a-directory-name-long-enough-to-wrap-" * 4) / ("run-" + "x" * 120)
+    make_run(deep, PRED_C, GOLD)
+    r = runner.invoke(app, ["report", str(deep)])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {deep / 'report.html'} (+ .png, .svg)" in r.output.splitlines()
+    summary = [line for line in r.output.splitlines() if "extracted letters" in line]
+    assert len(summary) == 1 and "gold: A 25% B 20% C 40% D 15%" in summary[0], "the letters line was wrapped"
