@@ -72,7 +72,7 @@ def test_bench_prints_the_plan_then_an_estimate_from_the_earlier_run(tmp_path, t
     assert "medqa/sc [2/2]" in r.output                   # not a terminal: plain progress lines
     r = runner.invoke(app, [*common, "--limit", "3"])
     assert r.exit_code == 0, r.output
-    assert "plan: 3 questions x 2 generations = 6 model calls; roughly" in r.output
+    assert "plan: 1 question (2 of 3 already done) x 2 generations = 2 model calls; roughly" in r.output
     assert "from 2 questions of earlier runs" in r.output
 
 

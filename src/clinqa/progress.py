@@ -33,17 +33,30 @@ def duration(seconds: float) -> str:
 @dataclass
 class BenchPlan:
     questions: int                  # at most this many (exemplars and trained-on questions are left out later)
+    done: int                       # already finished in the run directory (a resumed run skips them)
     calls_per_question: int         # the strategy's budget at full size (adaptive stopping may use fewer)
     kind: str                       # "generations" or "scored options"
     seconds_per_question: float | None
     basis: str                      # where the time estimate comes from
 
     def line(self) -> str:
-        calls = self.questions * self.calls_per_question
-        head = (f"plan: {self.questions} questions x {self.calls_per_question} {self.kind} = {calls} model calls")
+        todo = max(self.questions - self.done, 0)
+        calls = todo * self.calls_per_question
+        head = f"plan: {todo} question{'s' if todo != 1 else ''}" + (
+            f" ({self.done} of {self.questions} already done)" if self.done else "")
+        head += f" x {self.calls_per_question} {self.kind} = {calls} model calls"
         if self.seconds_per_question is None:
             return f"{head}; time: {self.basis}"
-        return f"{head}; roughly {duration(self.questions * self.seconds_per_question)} ({self.basis})"
+        return f"{head}; roughly {duration(todo * self.seconds_per_question)} ({self.basis})"
+
+
+def _query(db: Path, sql: str) -> tuple | None:
+    """One row from a run's SQLite file, read-only (a run being written, or another tool's file, gives None)."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as c:
+            return c.execute(sql).fetchone()
+    except sqlite3.Error:
+        return None
 
 
 def _history(cfg: BenchConfig, runs_root: Path, newest: int = 200) -> tuple[float, int] | None:
@@ -53,14 +66,14 @@ def _history(cfg: BenchConfig, runs_root: Path, newest: int = 200) -> tuple[floa
     dbs = sorted(Path(runs_root).glob(f"*/{DB_NAME}"), key=lambda p: p.stat().st_mtime, reverse=True)[:newest]
     seconds = n = 0
     for db in dbs:
+        row = _query(db, "select config from runs")
         try:
-            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as c:
-                config = json.loads(c.execute("select config from runs").fetchone()[0])
-                if any(config.get(k) != getattr(cfg, k) for k in same if k in config):
-                    continue
-                s, k = c.execute("select coalesce(sum(seconds), 0), count(*) from results").fetchone()
-        except (sqlite3.Error, TypeError, ValueError):
+            config = json.loads(row[0]) if row else None
+        except (TypeError, ValueError):
+            config = None
+        if not isinstance(config, dict) or any(config.get(k) != getattr(cfg, k) for k in same if k in config):
             continue
+        s, k = _query(db, "select coalesce(sum(seconds), 0), count(*) from results") or (0, 0)
         seconds, n = seconds + s, n + k
     return (seconds / n, n) if n else None
 
@@ -74,11 +87,13 @@ def bench_plan(cfg: BenchConfig, runs_root: Path = Path("runs")) -> BenchPlan:
     n = min(cfg.limit or len(questions), len(questions))
     kind = "scored options" if strategy.needs_loglikelihood else "generations"
     calls = strategy.calls_per_question(len(questions[0].options))
+    run_db = Path(cfg.run_dir or cfg.default_run_dir(runs_root)) / DB_NAME
+    done = min((_query(run_db, "select count(*) from results") or (0,))[0], n) if run_db.is_file() else 0
     past = _history(cfg, runs_root)
     if past:
-        return BenchPlan(n, calls, kind, past[0], f"from {past[1]} questions of earlier runs of this model and "
+        return BenchPlan(n, done, calls, kind, past[0], f"from {past[1]} questions of earlier runs of this model and "
                                                   f"strategy under {runs_root}")
-    return BenchPlan(n, calls, kind, None, "no earlier run of this model and strategy to go by; an estimate follows "
+    return BenchPlan(n, done, calls, kind, None, "no earlier run of this model and strategy to go by; an estimate follows "
                                           "the first questions")
 
 
