@@ -44,7 +44,8 @@ class BenchPlan:
         calls = todo * self.calls_per_question
         head = f"plan: {todo} question{'s' if todo != 1 else ''}" + (
             f" ({self.done} of {self.questions} already done)" if self.done else "")
-        head += f" x {self.calls_per_question} {self.kind} = {calls} model calls"
+        kind = self.kind if self.calls_per_question != 1 else self.kind.removesuffix("s")
+        head += f" x {self.calls_per_question} {kind} = {calls} model calls"
         if self.seconds_per_question is None:
             return f"{head}; time: {self.basis}"
         return f"{head}; roughly {duration(todo * self.seconds_per_question)} ({self.basis})"
