@@ -227,7 +227,7 @@ def answer(ctx: typer.Context,
             bar.stop()
             _fail(str(e))
     rows = store.answers(source or model)
-    console.print(f"{len(rows)} answers from {source or model} in {store.path}")
+    console.print(f"{len(rows)} answers from {source or model} in {store.path}", markup=False, soft_wrap=True)
     for r in rows[:3]:
         console.print(f"[bold]{r['qid']}[/] {r['question'][:100]}\n  -> {r['text'][:300]}")
 
@@ -244,7 +244,7 @@ def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of
         n, fmt = import_answers_from(path, source, run_dir, fmt)
     except DataError as e:
         _fail(str(e))
-    console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}")
+    console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -369,7 +369,8 @@ def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or 
         _fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
     except (DataError, ValueError) as e:
         _fail(str(e))
-    console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)")
+    console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)", markup=False,
+                  soft_wrap=True)
 
 
 if __name__ == "__main__":
