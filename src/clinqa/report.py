@@ -1,18 +1,26 @@
 """Reports of benchmark runs: a terminal table (rich), a self-contained HTML page with per-question drill-down (prompt,
-every sample, the vote) and a plot of accuracy by strategy with 95% Clopper-Pearson interval bars."""
+every sample, the vote) and a plot of accuracy by strategy with 95% Clopper-Pearson interval bars. Beside each run's
+accuracy stand what it means without knowledge (chance; always the commonest gold letter), a sentence when it is letter
+bias, the backend in words and the configuration limited to the settings its strategy reads."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import io
 from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
+from rich.console import Console
 from rich.table import Table
 
-from clinqa.metrics import GroupMetrics, group_metrics, letter_distribution, order_note, run_metrics
+from clinqa.metrics import GroupMetrics, baselines, group_metrics, letter_distribution, order_note, run_metrics
 from clinqa.eval.store import Store
+from clinqa.strategies import STRATEGIES, StrategyConfig
+
+STRATEGY_SETTINGS = {f.name for f in dataclasses.fields(StrategyConfig)} - {"seed", "protocol", "adaptive"}
 
 
 def _parts(store: Store) -> tuple[str, str, str]:
@@ -25,6 +33,44 @@ def _parts(store: Store) -> tuple[str, str, str]:
 
 def label(store: Store) -> str:
     return "/".join(_parts(store))
+
+
+def labels(stores: list[Store]) -> list[str]:
+    """Each run's label; runs that would share one (the same task, strategy and model) also name their directory."""
+    plain = [label(s) for s in stores]
+    return [f"{name} ({s.dir.name})" if plain.count(name) > 1 else name for name, s in zip(plain, stores)]
+
+
+def backend_text(model: dict | None) -> str:
+    """The backend a run used, in words: 'llamacpp smollm2-135m-instruct (chat_template: False, threads: 2)'."""
+    model = dict(model or {})
+    head = " ".join(str(model.pop(k)) for k in ("backend", "name") if model.get(k) is not None)
+    rest = ", ".join(f"{k}: {v}" for k, v in model.items() if v not in (None, "", {}))
+    return f"{head} ({rest})" if rest else head or "unknown"
+
+
+def shown_config(config: dict) -> dict:
+    """The stored configuration without the strategy settings its strategy never reads (no n_refine on a greedy
+    run)."""
+    strategy = STRATEGIES.get(str(config.get("strategy")))
+    unused = STRATEGY_SETTINGS - set(strategy.uses) if strategy else set()
+    return {k: v for k, v in config.items() if k not in unused}
+
+
+def config_line(store: Store, name: str | None = None) -> str:
+    shown = shown_config(store.run_info().get("config", {}))
+    return f"{name or label(store)} configuration: " + ", ".join(f"{k}={v}" for k, v in shown.items() if v is not None)
+
+
+def default_out(stores: list[Store]) -> Path:
+    """One run's report lives in its directory; a report of several runs gets its own file beside them (under
+    reports/), so it never replaces one run's own report."""
+    if len(stores) == 1:
+        return stores[0].dir / "report.html"
+    name = "+".join(s.dir.name for s in stores)
+    if len(name) > 120:
+        name = f"{stores[0].dir.name[:60]}+{len(stores) - 1}-more-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return stores[0].dir.parent / "reports" / f"{name}.html"
 
 
 def group_by(store: Store) -> str | None:
@@ -45,7 +91,7 @@ def rows_of(store: Store) -> list[dict]:
 
 
 def letters_line(rows: list[dict]) -> str:
-    """'predicted A 31% B 24% ... | gold A 25% ...' for the terminal."""
+    """'predicted A 31% B 24% ... | gold A 25% ...' for the terminal: every option letter, 0% ones too."""
     dist = letter_distribution(rows)
     pred = " ".join(f"{L} {100 * p:.0f}%" for L, (p, _) in dist.items())
     gold = " ".join(f"{L} {100 * g:.0f}%" for L, (_, g) in dist.items() if L != "none")
@@ -64,46 +110,82 @@ def subset_rows(store: Store, rows: list[dict], stores: list[Store]) -> list[tup
     return out
 
 
+def baseline_lines(rows: list[dict]) -> list[str]:
+    """The chance and majority-letter line, and the letter-bias sentence when it applies."""
+    b = baselines(rows)
+    note = b.bias_note(run_metrics(rows)[0].accuracy.estimate) if rows else None
+    return [f"baselines: {b.line()}"] + ([note] if note else [])
+
+
 def metrics_table(stores: list[Store]) -> Table:
     t = Table(title="clinqa bench results (accuracy %, 95% intervals)")
     for col in ("run", "group", "n", "accuracy [Clopper-Pearson]", "bootstrap 95%", "no answer", "unparsed samples",
-                "tokens", "s/question"):
-        t.add_column(col, justify="left" if col in ("run", "group") else "right")
-    captions = []
-    for s in stores:
+                "tokens", "s/question"):      # numbers never wrap: an interval cut mid-number misreads
+        t.add_column(col, justify="left" if col in ("run", "group") else "right", no_wrap=col not in ("run", "group"))
+    for s, name in zip(stores, labels(stores)):
         rows = rows_of(s)
-        subsets = [group_metrics(f"on {name}'s questions", sub) for name, sub in subset_rows(s, rows, stores)]
+        subsets = [group_metrics(f"on {other}'s questions", sub) for other, sub in subset_rows(s, rows, stores)]
         for g in run_metrics(rows, group_by(s)) + subsets:
-            t.add_row(label(s), g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
+            t.add_row(name, g.group, str(g.n), g.accuracy.fmt(), g.bootstrap.fmt(), f"{100 * g.no_answer:.1f}%",
                       f"{100 * g.unparsed_samples:.1f}%", str(g.tokens), f"{g.seconds / max(g.n, 1):.1f}")
-        config = s.run_info().get("config", {})
-        captions.append(f"{label(s)} ({config.get('protocol', 'medpalm2')} prompts): {order_note(config)}; "
-                        f"{letters_line(rows)}")
-    t.caption = "\n".join(captions)
-    t.caption_justify = "left"
     return t
 
 
-def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
-    """PNG and SVG of overall accuracy per run (strategy) with Clopper-Pearson error bars."""
+def summary_lines(stores: list[Store]) -> list[str]:
+    """Under the table, per run: its prompts and question order, the letters line, the baselines and any letter-bias
+    sentence (plain lines: printed soft-wrapped, never cut into the width of the table)."""
+    lines = []
+    for s, name in zip(stores, labels(stores)):
+        rows, config = rows_of(s), s.run_info().get("config", {})
+        lines.append(f"{name} ({config.get('protocol', 'medpalm2')} prompts): {order_note(config)}; "
+                     f"{letters_line(rows)}")
+        lines += [f"  {line}" for line in baseline_lines(rows)]
+    return lines
+
+
+def print_metrics(console: Console, stores: list[Store]) -> None:
+    """The results table, then the summary lines (whole: a terminal wraps them itself, a pipe gets one line each)."""
+    console.print(metrics_table(stores))
+    for line in summary_lines(stores):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def accuracy_figure(stores: list[Store]):
+    """A matplotlib figure of overall accuracy per run with Clopper-Pearson error bars and each run's baselines."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names, gms = [], []
-    for s in stores:
-        names.append("\n".join(_parts(s)))
-        gms.append(run_metrics(rows_of(s))[0])
-    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(stores) + 2), 3.6))
+    names, gms, bls = [], [], []
+    for s, name in zip(stores, labels(stores)):
+        parts = list(_parts(s)) + ([f"({s.dir.name})"] if name != label(s) else [])
+        names.append("\n".join(parts))
+        rows = rows_of(s)
+        gms.append(run_metrics(rows)[0])
+        bls.append(baselines(rows))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.8 * len(stores) + 2.5), 4.0))
     acc = [100 * g.accuracy.estimate for g in gms]
     err = [[100 * (g.accuracy.estimate - g.accuracy.low) for g in gms], [100 * (g.accuracy.high - g.accuracy.estimate) for g in gms]]
     ax.bar(range(len(gms)), acc, yerr=err, capsize=6, color="#4C72B0")
+    for i, b in enumerate(bls):      # each run's own baselines (runs may be of different tasks)
+        ax.hlines(100 * b.chance, i - 0.45, i + 0.45, colors="#b42318", linestyles="--",
+                  label="chance" if i == 0 else None)
+        ax.hlines(100 * b.majority, i - 0.45, i + 0.45, colors="#8a5a00", linestyles=":",
+                  label="always the commonest gold letter" if i == 0 else None)
     ax.set_xticks(range(len(gms)), names, fontsize=8)
     ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Accuracy by strategy (95% Clopper-Pearson)")
+    ax.set_title("Accuracy by run\n(bars: 95% Clopper-Pearson)", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
     for i, g in enumerate(gms):
         ax.text(i, 2, f"n={g.n}", ha="center", fontsize=8, color="white")
     fig.tight_layout()
+    return fig
+
+
+def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
+    """PNG and SVG of `accuracy_figure`."""
+    import matplotlib.pyplot as plt
+    fig = accuracy_figure(stores)
     bufs = []
     for fmt in ("png", "svg"):
         b = io.BytesIO()
@@ -118,10 +200,12 @@ def write_html(stores: list[Store], out: Path) -> Path:
     tpl = env.from_string((resources.files("clinqa") / "resources" / "templates" / "report.html").read_text())
     png, svg = accuracy_plot(stores)
     runs = []
-    for s in stores:
-        rows = rows_of(s)
-        runs.append({"label": label(s), "info": s.run_info(), "metrics": run_metrics(rows, group_by(s)), "rows": rows,
-                     "letters": letter_distribution(rows), "order": order_note(s.run_info().get("config", {}))})
+    for s, name in zip(stores, labels(stores)):
+        rows, info = rows_of(s), s.run_info()
+        runs.append({"label": name, "info": info, "backend": backend_text(info.get("model")),
+                     "config": shown_config(info.get("config", {})), "metrics": run_metrics(rows, group_by(s)),
+                     "rows": rows, "letters": letter_distribution(rows), "baselines": baseline_lines(rows),
+                     "order": order_note(info.get("config", {}))})
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(tpl.render(runs=runs, plot=base64.b64encode(png).decode()))
     out.with_suffix(".png").write_bytes(png)
@@ -129,4 +213,5 @@ def write_html(stores: list[Store], out: Path) -> Path:
     return out
 
 
-__all__ = ["GroupMetrics", "metrics_table", "accuracy_plot", "write_html", "rows_of", "letters_line"]
+__all__ = ["GroupMetrics", "metrics_table", "print_metrics", "summary_lines", "accuracy_plot", "write_html", "rows_of", "letters_line", "labels",
+           "config_line", "default_out", "backend_text", "shown_config"]

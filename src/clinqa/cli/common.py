@@ -10,8 +10,9 @@ import threading
 import typer
 from rich.console import Console
 
-console = Console()
-console = console if console.is_terminal else Console(width=160)   # logs and pipes get whole tables
+from clinqa.cli.terminal import stdout_console
+
+console = stdout_console()                    # logs and pipes get whole tables and unwrapped lines
 err = Console(stderr=True, soft_wrap=True)
 
 

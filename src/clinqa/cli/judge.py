@@ -65,7 +65,8 @@ def card(study: Path = typer.Argument(..., help="ratings long table or run direc
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    console.print(f"judge card: {out / 'judge_card.html'} (figures and numbers.csv beside it)")
+    console.print(f"judge card: {out / 'judge_card.html'} (figures and numbers.csv beside it)", markup=False,
+                  soft_wrap=True)
 
 
 @judge_app.command()

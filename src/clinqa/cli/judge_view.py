@@ -39,7 +39,8 @@ def print_judge(s, rubric) -> None:
         t = Table(title=f"judge card, {kind}: agreement with physicians [95% bootstrap by answer]; ceiling = "
                         "physician vs physician")
         for c in ("axis", "source", "judge", "pairs", "judge κ", "ceiling κ", "judge bal. F1", "ceiling bal. F1"):
-            t.add_column(c, justify="left" if c in ("axis", "source", "judge") else "right")
+            t.add_column(c, justify="left" if c in ("axis", "source", "judge") else "right",
+                         no_wrap=c not in ("axis", "source", "judge"))      # an interval is never cut mid-number
         for r in rows:
             t.add_row(labels.get(r.axis, r.axis) + (" (w)" if r.weighted else ""), r.source, r.judge, str(r.n_pairs),
                       r.kappa.fmt(False), r.ceiling_kappa.fmt(False), r.f1.fmt(False), r.ceiling_f1.fmt(False))
@@ -47,7 +48,8 @@ def print_judge(s, rubric) -> None:
     for kind, rows in s.estimates.items():
         t = Table(title=f"{kind}: best-bin share % [95% CI] — physicians only, judge only, prediction-powered")
         for c in ("axis", "source", "judge", "rated/judged", "human-only", "judge-only", "PPI++", "λ", "width ratio"):
-            t.add_column(c, justify="left" if c in ("axis", "source", "judge") else "right")
+            t.add_column(c, justify="left" if c in ("axis", "source", "judge") else "right",
+                         no_wrap=c not in ("axis", "source", "judge"))
         for r in rows:
             ratio = f"{r.ppi.width / r.human.width:.2f}" if r.human.width > 0 else "-"
             t.add_row(labels.get(r.axis, r.axis), r.source, r.judge, f"{r.ppi.n_labeled}/{r.ppi.n_judged}",

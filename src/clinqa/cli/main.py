@@ -6,33 +6,36 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from clinqa.data.errors import DataError
-from clinqa.results_view import parse_rate_line, results_table
 from clinqa.cli.common import console, err, fail, interrupted
 from clinqa.cli.export import export_app
 from clinqa.cli.judge import judge_app
 from clinqa.cli.rate import rate_app
 from clinqa.cli.tasks import tasks_app
+from clinqa.data.errors import DataError
 from clinqa.extras import message
 from clinqa.plan.cli import run_cmd
+from clinqa.results_view import parse_rate_line, results_table
+from clinqa.cli.terminal import hide_flag_types
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
                   no_args_is_help=True, add_completion=False)
+hide_flag_types()                 # flags take no value: no `<bool>` beside them in --help
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(tasks_app, name="datasets", help="The same as `clinqa tasks`.")
 app.add_typer(rate_app, name="rate")
 app.add_typer(judge_app, name="judge")
 app.add_typer(export_app, name="export")
 app.command("run")(run_cmd)
+
+
 @app.command()
 def ask(question: str = typer.Argument(..., help="a consumer health question"),
         model: str = typer.Option("smollm2-135m-instruct", help="model name, path, hub id or openai:<model>@<url>"),
@@ -97,36 +100,26 @@ def bench(ctx: typer.Context,
     --limit extends it."""
     from clinqa.config import build_config
     from clinqa.eval import EvalConfig, run_eval
-    from clinqa.tasks import get_task
+    from clinqa.report import print_metrics
     from clinqa.tracking import parse_report_to
     try:
         cfg = build_config(EvalConfig, ctx, config)
         cfg.validate()
         parse_report_to(report_to)
+        from clinqa.tasks import get_task
         kind = get_task(cfg.dataset).kind
+        from clinqa.progress import RunProgress, bench_plan
+        if kind == "mc":                  # the plan line counts a strategy's generations per question
+            err.print(bench_plan(cfg, runs_root).line(), markup=False, highlight=False)
     except (ValueError, DataError) as e:
         fail(str(e))
-    cols = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
-    with Progress(*cols, console=err, transient=False) as bar:
-        task = bar.add_task(f"{cfg.dataset}/{cfg.strategy if kind == 'mc' else kind}", total=None, last="")
-
-        started = time.monotonic()
-
-        def progress(done, total, info):
-            last = f"{info['qid']}: {info['prediction'] if info['prediction'] is not None else '-'}" + \
-                (f" (gold {info['gold']})" if info.get("gold") else "") if info else ""
-            bar.update(task, completed=done, total=total, last=last)
-            if not err.is_terminal and info:   # logs get a plain line per question
-                rate = (time.monotonic() - started) / max(1, done - progress.first)
-                err.print(f"[{done}/{total}] {last}  eta {rate * (total - done):.0f}s")
-            elif not info:
-                progress.first = done
-        progress.first = 0
+    with RunProgress(err, f"{cfg.dataset}/{cfg.strategy if kind == 'mc' else kind}",
+                     describe=lambda i: f"{i['qid']}: {'-' if i['prediction'] is None else i['prediction']}"
+                     + (f" (gold {i['gold']})" if i.get("gold") else "")) as bar:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                store = run_eval(config=cfg, progress=progress, runs_root=runs_root)
+                store = run_eval(config=cfg, progress=bar, runs_root=runs_root)
             for w in caught:
                 if "contamination" in str(w.message):
                     err.print(f"[bold yellow]warning:[/] {w.message}")
@@ -136,10 +129,12 @@ def bench(ctx: typer.Context,
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
             fail(str(e))
-    console.print(results_table(store))
-    if (line := parse_rate_line(store)):
-        console.print(line)
-    console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})")
+    if kind == "rubric":
+        console.print(results_table(store))
+        console.print(parse_rate_line(store))
+    else:
+        print_metrics(console, [store])
+    console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})", markup=False, soft_wrap=True)
     if report_to != "none":
         from clinqa.tracking import report_run
         for tracker, where in report_run(store, report_to).items():
@@ -148,31 +143,38 @@ def bench(ctx: typer.Context,
 
 @app.command()
 def report(runs: List[Path] = typer.Argument(..., help="run directories from `clinqa bench`"),
-           out: Optional[Path] = typer.Option(None, help="HTML file (default: <first run>/report.html)")):
-    """Print a results table and write an HTML report with per-question drill-down and an accuracy plot."""
-    from clinqa.report import metrics_table, write_html
+           out: Optional[Path] = typer.Option(None, help="HTML file (default: <run>/report.html for one run; "
+                                              "<parent>/reports/<run>+<run>.html for several)"),
+           table: bool = typer.Option(True, "--table/--no-table", help="print the results table")):
+    """Print a results table and each run's configuration, and write an HTML report with per-question drill-down
+    and an accuracy plot."""
+    from clinqa.report import config_line, default_out, labels, print_metrics, write_html
     from clinqa.eval.store import Store
     try:
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
         fail(str(e))
-    console.print(metrics_table(stores))
-    path = write_html(stores, out or stores[0].dir / "report.html")
-    console.print(f"wrote {path} (+ .png, .svg)")
+    if table:
+        print_metrics(console, stores)
+    for s, name in zip(stores, labels(stores)):
+        console.print(config_line(s, name), markup=False, highlight=False, soft_wrap=True)
+    path = write_html(stores, out or default_out(stores))
+    console.print(f"wrote {path} (+ .png, .svg)", markup=False, soft_wrap=True)
 
 
 @app.command()
 def compare(run_a: Path, run_b: Path):
     """Paired comparison of two runs on the questions both finished: exact McNemar and paired bootstrap."""
     from clinqa.metrics import compare_runs
-    from clinqa.report import label
+    from clinqa.report import labels
     from clinqa.eval.store import Store
     try:
         a, b = Store.open_existing(run_a), Store.open_existing(run_b)
     except (FileNotFoundError, DataError) as e:
         fail(str(e))
     c, left_out = compare_runs(a, b)
-    console.print(f"A = {label(a)}\nB = {label(b)}\nquestions in both: {c.n} (in only one: {left_out})")
+    name_a, name_b = labels([a, b])
+    console.print(f"A = {name_a}\nB = {name_b}\nquestions in both: {c.n} (in only one: {left_out})", markup=False)
     console.print(f"accuracy A {100 * c.acc_a:.1f}%  B {100 * c.acc_b:.1f}%  B-A {c.diff.fmt()} (paired bootstrap 95%)")
     console.print(f"only A right: {c.only_a}  only B right: {c.only_b}  exact McNemar p = {c.mcnemar_p:.4g}")
 
@@ -203,11 +205,10 @@ def answer(ctx: typer.Context,
         cfg = build_config(AnswerConfig, ctx, config)
     except (ValueError, DataError) as e:
         fail(str(e))
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("ETA"), TimeRemainingColumn(), console=err) as bar:
-        task = bar.add_task(f"answers {dataset}", total=None)
+    from clinqa.progress import RunProgress
+    with RunProgress(err, f"answers {dataset}", describe=lambda i: str(i.get("qid", ""))) as bar:
         try:
-            store = run_answers(cfg, progress=lambda d, t, i: bar.update(task, completed=d, total=t))
+            store = run_answers(cfg, progress=bar)
         except KeyboardInterrupt:
             bar.stop()
             interrupted("interrupted; finished answers are saved. Re-run the same command to resume.")
@@ -215,7 +216,7 @@ def answer(ctx: typer.Context,
             bar.stop()
             fail(str(e))
     rows = store.answers(source or model)
-    console.print(f"{len(rows)} answers from {source or model} in {store.path}")
+    console.print(f"{len(rows)} answers from {source or model} in {store.path}", markup=False, soft_wrap=True)
     for r in rows[:3]:
         console.print(f"[bold]{r['qid']}[/] {r['question'][:100]}\n  -> {r['text'][:300]}")
 
@@ -232,7 +233,7 @@ def import_answers_cmd(path: Path, source: str = typer.Option(..., help="name of
         n, fmt = import_answers_from(path, source, run_dir, fmt)
     except DataError as e:
         fail(str(e))
-    console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}")
+    console.print(f"imported {n} answers ({fmt}) as source {source!r} into {run_dir}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -357,7 +358,8 @@ def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or 
         fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
     except (DataError, ValueError) as e:
         fail(str(e))
-    console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)")
+    console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)", markup=False,
+                  soft_wrap=True)
 
 
 if __name__ == "__main__":

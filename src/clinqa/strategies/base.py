@@ -68,6 +68,11 @@ class Strategy:
     name = "base"
     needs_explanations = False          # exemplars must carry a rationale
     needs_loglikelihood = False         # the backend must score log-likelihoods (checked before the model loads)
+    uses: tuple[str, ...] = ("k_shot",)  # the StrategyConfig settings it reads (reports list only these)
+
+    def calls_per_question(self, n_options: int) -> int:
+        """Model calls one question costs at the full budget: generations, or for loglik one scored option each."""
+        return 1
 
     def __init__(self, config: StrategyConfig | None = None):
         from clinqa.prompts import get_protocol

@@ -32,6 +32,7 @@ def cot_samples(q, exemplars, ctx, stage: str, n: int, temperature: float, cfg, 
 
 class ChainOfThought(Strategy):
     name = "cot"
+    uses = ("k_shot", "max_tokens")
     needs_explanations = True
 
     def run(self, q, exemplars, ctx):

@@ -25,6 +25,10 @@ def student_reasoning(text: str, options, with_answer: bool) -> str:
 class EnsembleRefinement(Strategy):
     name = "er"
     needs_explanations = True
+    uses = ("k_shot", "n_samples", "n_refine", "temperature", "top_p", "max_tokens", "er_with_answers")
+
+    def calls_per_question(self, n_options: int) -> int:
+        return self.config.n_samples + self.config.n_refine
 
     def run(self, q, exemplars, ctx):
         c = self.config

@@ -10,6 +10,9 @@ class LogLikelihood(Strategy):
     name = "loglik"
     needs_loglikelihood = True
 
+    def calls_per_question(self, n_options: int) -> int:
+        return n_options
+
     def run(self, q, exemplars, ctx):
         context, continuations = self.protocol.loglik(q, exemplars)
         scores = ctx.loglikelihood("loglik", [(context, c) for c in continuations])

@@ -10,6 +10,10 @@ from clinqa.strategies.vote import plurality, tally
 class SelfConsistency(Strategy):
     name = "sc"
     needs_explanations = True
+    uses = ("k_shot", "n_samples", "temperature", "top_p", "max_tokens")
+
+    def calls_per_question(self, n_options: int) -> int:
+        return self.config.n_samples
 
     def run(self, q, exemplars, ctx):
         c = self.config

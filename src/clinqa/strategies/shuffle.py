@@ -24,6 +24,10 @@ def permutations(letters: list[str], n: int, seed: int) -> list[list[str]]:
 class ChoiceShuffle(Strategy):
     name = "shuffle"
     needs_explanations = True
+    uses = ("k_shot", "n_samples", "temperature", "top_p", "max_tokens")
+
+    def calls_per_question(self, n_options: int) -> int:
+        return self.config.n_samples
 
     def run(self, q, exemplars, ctx):
         c = self.config
