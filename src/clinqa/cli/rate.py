@@ -12,6 +12,7 @@ from rich.console import Console
 
 from clinqa.cli.rate_analyze import analyze, simulate
 from clinqa.cli.rate_plan import plan
+from clinqa.extras import require
 from clinqa.rating.db import DEFAULT_URL
 
 rate_app = typer.Typer(help="Rating studies: the web app, users, studies, export and analysis.", no_args_is_help=True)
@@ -36,6 +37,8 @@ def serve(db: str = typer.Option(DEFAULT_URL, help=DB_HELP), host: str = typer.O
           request_timeout: float = typer.Option(15.0, help="seconds for a request's headers and body to arrive")):
     """Start the rating app."""
     from sqlalchemy.engine import make_url
+
+    require("rating", "clinqa rate serve")      # every missing module of the extra named at once
 
     from clinqa.rating.app import create_app
     from clinqa.rating.demo import ensure_demo
