@@ -28,7 +28,20 @@ def _parts(store: Store) -> tuple[str, str, str]:
     model = str(c.get("model"))
     if model.startswith(("/", ".", "~")):       # a local model directory: its name says enough
         model = Path(model).name
-    return str(c.get("dataset")), str(c.get("strategy")), model
+    return str(c.get("dataset")), solver_name(c), model
+
+
+def solver_name(config: dict) -> str:
+    """The strategy of a multiple-choice run; a task's own solver otherwise (its name, or its function's)."""
+    solver = config.get("solver")
+    if solver is None:
+        return str(config.get("strategy"))
+    return str(solver.get("solver")) if isinstance(solver, dict) else str(solver).rsplit(".", 1)[-1]
+
+
+def is_choice_run(rows: list[dict]) -> bool:
+    """Rows of a multiple-choice run (they carry the question's options): letters and baselines apply."""
+    return any((r.get("meta") or {}).get("options") for r in rows)
 
 
 def label(store: Store) -> str:
@@ -137,6 +150,9 @@ def summary_lines(stores: list[Store]) -> list[str]:
     lines = []
     for s, name in zip(stores, labels(stores)):
         rows, config = rows_of(s), s.run_info().get("config", {})
+        if not is_choice_run(rows):
+            lines.append(f"{name}: {order_note(config)}")
+            continue
         lines.append(f"{name} ({config.get('protocol', 'medpalm2')} prompts): {order_note(config)}; "
                      f"{letters_line(rows)}")
         lines += [f"  {line}" for line in baseline_lines(rows)]

@@ -52,16 +52,17 @@ class SampleContext:
     def __init__(self, store: Store, model, qid: str, base_seed: int, grader=None):
         self.store, self.model, self.qid, self.base_seed = store, model, qid, base_seed
         self.grader = CachedChannel(store, qid, grader if grader is not None else model, "grade")
+        self.tokens = 0                  # completion tokens of the model's replies to this sample
 
     def seed(self, stage: str) -> int:
         return derive_seed(self.base_seed, self.qid, stage)
 
     def generate(self, stage: str, request: GenRequest) -> GenResult:
-        cached = self.store.cached_generation(self.qid, stage, request)
-        if cached is not None:
-            return cached
-        result = self.model.generate([request])[0]
-        self.store.save_generation(self.qid, stage, result, request)
+        result = self.store.cached_generation(self.qid, stage, request)
+        if result is None:
+            result = self.model.generate([request])[0]
+            self.store.save_generation(self.qid, stage, result, request)
+        self.tokens += sum(result.completion_tokens)
         return result
 
     def loglikelihood(self, stage: str, pairs: Sequence[tuple[str, str]]) -> list[float]:

@@ -61,7 +61,7 @@ def plan_samples(cfg: EvalConfig, exclude: set[str] = frozenset(), task: Task | 
     return [as_sample(r) for r in (kept[:cfg.limit] if cfg.limit is not None else kept)]
 
 
-def _row(position: int, sample: Sample, out: Outcome, scores: dict, seconds: float) -> dict:
+def _row(position: int, sample: Sample, out: Outcome, scores: dict, seconds: float, tokens: int) -> dict:
     first = next(iter(scores.values()), None)
     correct = first.value if first is not None and isinstance(first.value, bool) else None
     meta = dict(out.meta)
@@ -73,7 +73,7 @@ def _row(position: int, sample: Sample, out: Outcome, scores: dict, seconds: flo
                 subject=sample.metadata.get("subject"), gold=sample.target if isinstance(sample.target, str) else None,
                 prediction=out.prediction if out.prediction is not None else (first.answer if first else None),
                 correct=correct, n_samples=len(out.samples) or 1, n_unparsed=out.n_unparsed,
-                tokens=out.tokens or out.meta.get("completion_tokens", 0), seconds=seconds, votes=out.votes,
+                tokens=out.tokens or tokens, seconds=seconds, votes=out.votes,
                 samples=[asdict(s) for s in out.samples], prompts=out.prompts, scores=out.scores, meta=meta,
                 score={name: asdict(s) for name, s in scores.items()})
 
@@ -131,7 +131,7 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
         out = solver(sample, ctx)
         out = Outcome(completion=out) if isinstance(out, str) else out
         scores = {scorer_name(s): s(sample, out, ctx) for s in scorers}
-        return _row(position, sample, out, scores, time.perf_counter() - t0)
+        return _row(position, sample, out, scores, time.perf_counter() - t0, ctx.tokens)
 
     def describe(row: dict) -> dict:
         first = next(iter((row["score"] or {}).values()), {})

@@ -77,8 +77,7 @@ class ChatSolver:
     def __call__(self, sample: Sample, ctx) -> Outcome:
         r = ctx.generate("reply", GenRequest.chat(sample.messages, max_tokens=self.max_tokens,
                                                   temperature=self.temperature, seed=ctx.seed("reply")))
-        return Outcome(prompts={"reply": r.rendered_prompt}, completion=r.texts[0],
-                       meta={"completion_tokens": r.completion_tokens[0]})
+        return Outcome(prompts={"reply": r.rendered_prompt}, completion=r.texts[0])
 
 
 @dataclass
