@@ -270,6 +270,52 @@ def ms(seconds: list[float], q: float) -> float:
     return 1000 * float(np.percentile(seconds, q)) if seconds else float("nan")
 
 
+def main():
+        await asyncio.gather(chaos(), hold(), *[rater(f"r{i:03d}", base, end, lat, acked, errors, double, login_lat,
+                                              double_every, lost, state) for i in range(raters)])
+    t0 = time.perf_counter()
+    asyncio.run(main())
+    wall = time.perf_counter() - t0
+    server[0].terminate()
+    server[0].wait(10)
+    engine = make_engine(url, create=False)
+    with engine.connect() as c:
+        rows = c.execute(select(ratings.c.assignment_id, func.count()).group_by(ratings.c.assignment_id)).all()
+        submitted = c.execute(select(func.count()).select_from(assignments).where(assignments.c.submitted.isnot(None))).scalar_one()
+        total = c.execute(select(func.count()).select_from(ratings)).scalar_one()
+    engine.dispose()
+    per = dict(rows)
+    missing = [a for a in acked if per.get(a) != N_AXES]
+    # without kills every submission is acknowledged; with kills a submission whose reply was lost may be stored too
+    complete = all(n == N_AXES for n in per.values()) and len(per) == submitted and total == N_AXES * len(per)
+    exact = len(set(acked)) == len(acked) and (set(acked) <= set(per) if kills else len(acked) == len(per))
+    return dict(requests=len(lat) + len(login_lat), rps=(len(lat) + len(login_lat)) / wall,
+                p50=ms(lat, 50), p95=ms(lat, 95), login_p95=ms(login_lat, 95), submits_per_s=len(acked) / wall, acked=len(acked), unique_acked=len(set(acked)),
+                stored_assignments=len(per), submitted=submitted, ratings=total, missing=len(missing),
+                double_refused=sum(s == 409 for s in double), doubles=len(double), errors=errors[:5],
+                kills=len(killed), conn_errors=len(lost), busy_503=len(state["busy"]), **held_reads(state),
+                ok=not missing and complete and exact and all(s == 409 for s in double))
+
+
+def held_reads(state: dict) -> dict:
+    """Page loads (GET) started while the write lock was held: how many, how many refused (not 200/303), p95 and
+    slowest, in ms."""
+    if not state["held"]:
+        return {}
+    start, end = state["held"]
+    during = [(d, ok) for t, d, ok in state["reads"] if start <= t <= end]
+    if not during:
+        return dict(held_reads=0)
+    seconds = [d for d, _ in during]
+    return dict(held_reads=len(during), held_read_failed=sum(not ok for _, ok in during),
+                held_read_p95=ms(seconds, 95), held_read_max=ms(seconds, 100))
+
+
+def ms(seconds: list[float], q: float) -> float:
+    """The q-th percentile in milliseconds (nan when nothing was timed)."""
+    return 1000 * float(np.percentile(seconds, q)) if seconds else float("nan")
+
+
 def held_reads(state: dict) -> dict:
     """Page loads (GET) started while the write lock was held: how many, how many refused (not 200/303), p95 and
     slowest, in ms."""
