@@ -22,7 +22,8 @@ from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
 from clinqa.extras import message
 from clinqa.plan.cli import run_cmd
-from clinqa.results_view import parse_rate_line, results_table
+from clinqa.report import is_choice_run, rows_of
+from clinqa.results_view import is_rubric_run, parse_rate_line, results_table
 from clinqa.cli.terminal import hide_flag_types
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
@@ -154,12 +155,23 @@ def report(runs: List[Path] = typer.Argument(..., help="run directories from `cl
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
         fail(str(e))
+    rubric = [s for s in stores if is_rubric_run(rows_of(s))]
     if table:
-        print_metrics(console, stores)
+        for s in rubric:                    # HealthBench-style runs: scores by theme and axis
+            console.print(results_table(s))
+            console.print(parse_rate_line(s))
+        if len(rubric) < len(stores):
+            print_metrics(console, [s for s in stores if s not in rubric])
     for s, name in zip(stores, labels(stores)):
         console.print(config_line(s, name), markup=False, highlight=False, soft_wrap=True)
-    path = write_html(stores, out or default_out(stores))
-    console.print(f"wrote {path} (+ .png, .svg)", markup=False, soft_wrap=True)
+    choice = [s for s in stores if is_choice_run(rows_of(s))]
+    for s in stores:
+        if s not in choice:
+            console.print(f"{s.dir}: the HTML report covers multiple-choice runs; `clinqa export inspect {s.dir}` "
+                          "shows this run's samples in inspect's viewer", markup=False, soft_wrap=True)
+    if choice:
+        path = write_html(choice, out or default_out(choice))
+        console.print(f"wrote {path} (+ .png, .svg)", markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -37,7 +37,10 @@ from clinqa.tasks import Task, get_task
 
 def _identity_of(part) -> dict | str:
     ident = getattr(part, "identity", None)
-    return ident() if callable(ident) else f"{type(part).__module__}.{getattr(part, '__qualname__', type(part).__qualname__)}"
+    if callable(ident):
+        return ident()
+    named = part if hasattr(part, "__qualname__") else type(part)      # a function, or an instance of a class
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def run_identity(cfg: EvalConfig, task: Task, solver, scorers: list) -> dict:
