@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from clinqa.cli.common import console
 from clinqa.cli.rate_analyze import analyze, simulate
 from clinqa.cli.rate_plan import plan
 from clinqa.extras import require
@@ -19,7 +19,6 @@ rate_app = typer.Typer(help="Rating studies: the web app, users, studies, export
 rate_app.command()(analyze)
 rate_app.command()(simulate)
 rate_app.command()(plan)
-console = Console()
 DB_HELP = "database URL: sqlite:///file.sqlite (default) or postgresql+psycopg://user:password@host/db"
 
 

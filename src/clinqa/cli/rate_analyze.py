@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from clinqa.cli.terminal import stdout_console
+
+console = stdout_console()      # logs and pipes get whole tables
 
 
 def load_study(study: Path, rubric=None):

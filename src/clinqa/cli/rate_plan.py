@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from clinqa.cli.terminal import stdout_console
+
+console = stdout_console()      # logs and pipes get whole tables
 
 
 def baselines_for(kind: str, rubric, baseline: Optional[str], pilot: Optional[Path], reference: Optional[str]):
