@@ -22,7 +22,7 @@ from lm_eval.models.huggingface import HFLM
 
 from clinqa.models import load_model
 from clinqa.models.random_model import build_random_model
-from clinqa.runner import BenchConfig, run_bench
+from clinqa.eval import EvalConfig, run_eval
 
 
 class Recorder:
@@ -68,9 +68,9 @@ def main() -> None:
         model = str(build_random_model(Path(tempfile.gettempdir()) / f"clinqa-random-{size}", size))
     backend = load_model(model, dtype=args.dtype)
     rec = Recorder(backend)
-    run_bench(BenchConfig(dataset="medqa", strategy="loglik", protocol="lm-eval", limit=args.limit, k_shot=args.k_shot,
+    run_eval(config=EvalConfig(dataset="medqa", strategy="loglik", protocol="lm-eval", limit=args.limit, k_shot=args.k_shot,
                           model=args.model, run_dir=tempfile.mkdtemp(prefix="clinqa-loglik-"), concurrency=1,
-                          data_dir=args.data_dir), backend=rec)
+                          data_dir=args.data_dir), model=rec)
     questions = rec.calls
     pairs = [p for q in questions for p in q]
     n_tokens = sum(len(backend.tok(c + x).input_ids) for c, x in pairs)

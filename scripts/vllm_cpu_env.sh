@@ -31,11 +31,11 @@ mkdir -p "$(dirname "$VENV")"
 exec 9>"$VENV.lock"
 flock 9
 
-check() {   # the venv imports vLLM's offline engine and this checkout's clinqa runner
+check() {   # the venv imports vLLM's offline engine and this checkout's clinqa eval core
   OMP_NUM_THREADS=1 VLLM_ENABLE_V1_MULTIPROCESSING=0 "$PY" - "$ROOT" <<'EOF' >&2
 import sys, pathlib
 from vllm import LLM, SamplingParams  # noqa: F401
-import clinqa, clinqa.runner, clinqa.cli  # noqa: F401
+import clinqa, clinqa.eval, clinqa.cli  # noqa: F401
 want = pathlib.Path(sys.argv[1]).resolve() / "src" / "clinqa"
 got = pathlib.Path(clinqa.__file__).resolve().parent
 sys.exit(0 if got == want else 3)
