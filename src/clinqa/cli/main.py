@@ -18,10 +18,10 @@ from clinqa.cli.common import console, err, fail, interrupted
 from clinqa.cli.export import export_app
 from clinqa.cli.judge import judge_app
 from clinqa.cli.rate import rate_app
+from clinqa.cli.run_plan import run_cmd
 from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
 from clinqa.extras import message
-from clinqa.plan.cli import run_cmd
 from clinqa.report import is_choice_run, rows_of
 from clinqa.results_view import is_rubric_run, parse_rate_line, results_table
 from clinqa.cli.terminal import hide_flag_types

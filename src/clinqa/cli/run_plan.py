@@ -1,4 +1,5 @@
-"""`clinqa run plan.yaml`: the command over `clinqa.plan.run` (registered in `clinqa.cli`)."""
+"""`clinqa run plan.yaml`: the command over `clinqa.plan.run`. The plan's modules (its report draws the paper's
+figures) load when the command runs, so `clinqa` itself starts without them."""
 
 from __future__ import annotations
 
@@ -8,26 +9,16 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from clinqa.cli.common import console, err
+from clinqa.cli.common import fail as _fail
 from clinqa.data.errors import DataError
-from clinqa.plan.estimate import dry_run_rows, human, remaining
-from clinqa.plan.run import dry_run, execute, report, survey
-from clinqa.plan.status import StatusBoard
-
-console = Console()
-console = console if console.is_terminal else Console(width=200)
-err = Console(stderr=True)
-err = err if err.is_terminal else Console(stderr=True, width=200)   # logs get whole lines
-
-
-def _fail(msg: str, code: int = 2):
-    err.print(f"[bold red]error:[/] {msg}", highlight=False)
-    raise typer.Exit(code)
 
 
 def print_dry_run(st) -> None:
+    from clinqa.plan.estimate import dry_run_rows, human, remaining
+    from clinqa.plan.run import dry_run
     estimates = dry_run(st)
     t = Table(title=f"plan {st.plan.name}: {len(st.cells)} cells under {st.root}", title_justify="left")
     for col in ("cell", "items", "generations", "prompt tok (est.)", "completion tok (≤)", "state"):
@@ -66,6 +57,8 @@ def run_cmd(plan: Path = typer.Argument(..., help="plan file (YAML), e.g. plans/
             resamples: int = typer.Option(2000, help="bootstrap resamples of the rating analysis in the report")):
     """Run a whole evaluation plan: every cell an ordinary run directory under one root; finished cells are skipped,
     failing cells retried with backoff and reported without stopping the rest; then the paper's report (HTML + CSV)."""
+    from clinqa.plan.run import execute, report, survey
+    from clinqa.plan.status import StatusBoard
     try:
         st = survey(plan, root, only, limit)
     except DataError as e:
