@@ -94,7 +94,7 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
         cfg.dataset = task if isinstance(task, str) else task.name
     if isinstance(model, str):
         cfg.model = model
-    backend = model if isinstance(model, Backend) else None
+    backend = None if model is None or isinstance(model, str) else model     # a backend, or anything with its calls
     cfg.validate()
     task = task if isinstance(task, Task) else get_task(cfg.dataset)
     records = task.load(cfg.split, cfg.data_dir)
