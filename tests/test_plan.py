@@ -243,7 +243,7 @@ def test_plan_report_from_a_run(tmp_path, fake_models):
     rows = list(csv.DictReader(open(tmp_path / "root" / "report" / "numbers.csv")))
     shares = [r for r in rows if r["statistic"] == "best_bin_share" and r["section"] == "longform:independent"]
     assert shares and {r["value"] for r in shares} == {"1.0"}          # the fake grader chose the best bin always
-    subsets = [r for r in rows if r["section"] == "adversarial_subsets"]
+    subsets = [r for r in rows if r["section"] == "category_subsets"]
     assert {r["category"] for r in subsets} == {"misinformation"}     # adv-general-01/02's category
 
 

@@ -86,7 +86,7 @@ def category_rows(store: Store, ratings, rubric, n_boot: int, run_dir: str, key:
     rows = []
     for cat, rs in sorted(by_cat.items()):
         for s in summarize(rs, rubric.axes("physician"), "physician", n_boot):
-            rows.append(dict(section="adversarial_subsets", dataset=key, category=cat, axis=s.axis, source=s.source,
+            rows.append(dict(section="category_subsets", dataset=key, category=cat, axis=s.axis, source=s.source,
                              statistic="best_bin_share", value=s.best.estimate, low=s.best.low, high=s.best.high,
                              n=s.n_ratings, status="complete", run_dir=run_dir))
     return rows
@@ -167,7 +167,7 @@ def write_plan_report(name: str, cells: list[Cell], root: Path, progress: dict[s
         w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
         w.writeheader()
         w.writerows(mc + best + lf_rows)
-    page = render(name, mc, best, sections, [r for r in lf_rows if r["section"] == "adversarial_subsets"], missing,
+    page = render(name, mc, best, sections, [r for r in lf_rows if r["section"] == "category_subsets"], missing,
                   [c for c in cells if c.kind == "study"])
     (out_dir / "index.html").write_text(page)
     return out_dir / "index.html"
