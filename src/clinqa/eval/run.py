@@ -121,7 +121,9 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
     described = {**(backend.describe() if backend else {}), "trained_overlap": overlap}
     store.init_run(store.dir.name, identity, described)
     root = data_root(cfg.data_dir)
-    data_files = [task.path(root)] if task.relpath else [Path(p) for p in (cfg.dataset.rpartition(":")[0],) if p]
+    # the task's data under the root; for a task named by files (healthbench:<file>, file.py:task, questions.jsonl)
+    # every part of its name that is a file here (data_digests leaves out the rest)
+    data_files = [task.path(root)] if task.relpath else [Path(p) for p in cfg.dataset.split(":") if p]
     store.record_provenance(provenance(identity, {"spec": cfg.model, "dtype": cfg.dtype, "backend": described,
                                                   "grader": cfg.grader,
                                                   "checkpoint": data_digests(checkpoint_paths(cfg.model))}, data_files))
