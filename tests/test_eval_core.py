@@ -233,3 +233,19 @@ def test_a_run_made_before_the_eval_core_opens_reports_and_extends(tmp_path):
     added = expected["extended_to_limit_7"]["added"]
     assert [(r["qid"], r["position"], r["gold"], r["n_samples"], r["tokens"]) for r in after[5:]] == \
         [(a["qid"], a["position"], a["gold"], a["n_samples"], a["tokens"]) for a in added]
+
+
+def test_a_longform_task_is_answered_with_the_papers_prompt(tmp_path, scripted):
+    """`clinqa bench` on a long-form task and `clinqa answer` share one solver: the paper's long-form prompt."""
+    from clinqa.longform.answer import AnswerConfig, run_answers
+    task = str(ROOT / "tests" / "fixtures" / "tasks" / "longform20.jsonl")
+    bench = scripted(lambda r, i: "Rest and fluids.")
+    store = run_eval(task, bench, EvalConfig(run_dir=str(tmp_path / "bench"), limit=2, order="id", max_tokens=16))
+    answer = scripted(lambda r, i: "Rest and fluids.")
+    answers = run_answers(AnswerConfig(dataset=task, limit=20, max_tokens=16, run_dir=str(tmp_path / "answers")),
+                          backend=answer)
+    assert all(r.prompt.rstrip().endswith("Complete Answer:") and not r.messages for r in bench.requests)
+    by_question = {r.prompt: r for r in answer.requests}
+    assert all(by_question[r.prompt].max_tokens == r.max_tokens for r in bench.requests)   # the same prompts
+    assert [r["meta"]["completion"] for r in store.results()] == ["Rest and fluids."] * 2
+    assert len(answers.answers()) == 20

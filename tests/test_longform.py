@@ -1,6 +1,7 @@
 """Long-form answers, evaluation sets, adversarial sets, counterfactual consistency, automatic rating, agreement."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -154,3 +155,39 @@ def test_kappa_and_agreement():
     assert res.n == 10 and res.percent == pytest.approx(0.9)
     # by hand: po = 9/10; marginals No 9/1 and 8/2 -> pe = (9*8 + 1*2)/100 = .74; kappa = (.9 - .74)/(1 - .74)
     assert res.kappa == pytest.approx(0.16 / 0.26)
+
+
+def _two_answers(store):
+    for q in ("q1", "q2"):
+        store.save_answer(dict(qid=q, source="model", dataset="t", question=f"{q}?", text=f"model says {q}", model=None,
+                               prompt=None, params={}, tokens=None, seconds=None, extra={}))
+
+
+def test_autorate_refuses_a_changed_rubric_or_retries_and_resumes_without_calls(tmp_path, scripted):
+    store = Store(tmp_path / "r")
+    _two_answers(store)
+    good = scripted(lambda r, i: json.dumps(GOOD)[1:])
+    rows = autorate(store, good, "physician", retries=1)
+    assert len(rows) == 2 and len(good.requests) == 2
+    again = scripted(lambda r, i: json.dumps(GOOD)[1:])
+    assert autorate(store, again, "physician", retries=1) == rows and again.requests == []   # resumed: no grader call
+    with pytest.raises(ValueError, match="rater 'auto:scripted:physician'.*retries"):
+        autorate(store, again, "physician", retries=2)
+    first = RUBRIC.physician[0]
+    changed = replace(RUBRIC, physician=(replace(first, question=first.question + " (reworded)"), *RUBRIC.physician[1:]))
+    with pytest.raises(ValueError, match="prompt"):
+        autorate(store, again, "physician", rubric=changed, retries=1)
+    assert again.requests == [] and len(store.ratings()) == 2      # nothing mixed in
+    assert len(autorate(store, again, "lay", retries=1)) == 2 and again.requests   # another kind: another rater
+
+
+def test_two_answer_sources_share_a_store_without_sharing_generations(tmp_path, scripted):
+    run = str(tmp_path / "r")
+    a, b = scripted(lambda r, i: "from A"), scripted(lambda r, i: "from B")
+    run_answers(AnswerConfig(dataset="adversarial_general", model="a", limit=2, max_tokens=8, run_dir=run), backend=a)
+    store = run_answers(AnswerConfig(dataset="adversarial_general", model="b", limit=2, max_tokens=8, run_dir=run),
+                        backend=b)
+    assert len(b.requests) == 2, "source b's identical requests are not answered from source a's cache"
+    assert {r["text"] for r in store.answers("a")} == {"from A"} and {r["text"] for r in store.answers("b")} == {"from B"}
+    assert [p["config"]["model"] for p in [store.run_info()["provenance"]["created"],
+                                           *store.run_info()["provenance"]["resumed"]]] == ["a", "b"]

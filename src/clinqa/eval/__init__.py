@@ -6,16 +6,18 @@
 
 Where things are: `sample.py` (Sample, Score), `solvers.py`, `scorers.py`, `healthbench.py` (HealthBench's grader),
 `context.py` (what a solver sees), `run.py` (the loop's plan), `loop.py` (the worker loop), `batching.py`,
-`store.py`, `provenance.py`. The multiple-choice strategies themselves are in `clinqa.strategies`.
+`recorders.py` (where finished samples go: results, answer sources, ratings), `store.py`, `provenance.py`. The multiple-choice strategies themselves are in `clinqa.strategies`.
 """
 
 from clinqa.eval.config import EvalConfig, question_order
 from clinqa.eval.context import SampleContext
 from clinqa.eval.run import plan_samples, run_eval
-from clinqa.eval.sample import Sample, Score
+from clinqa.eval.recorders import AnswerRecorder, RatingRecorder, ResultRecorder
+from clinqa.eval.sample import Sample, Score, as_sample
 from clinqa.eval.scorers import ChoiceScorer
-from clinqa.eval.solvers import ChatSolver, GivenCompletions, StrategySolver
+from clinqa.eval.solvers import ChatSolver, GivenCompletions, LongformSolver, StrategySolver
 from clinqa.eval.store import Store
 
-__all__ = ["EvalConfig", "run_eval", "plan_samples", "question_order", "Sample", "Score", "SampleContext",
-           "ChoiceScorer", "ChatSolver", "GivenCompletions", "StrategySolver", "Store"]
+__all__ = ["EvalConfig", "run_eval", "plan_samples", "question_order", "Sample", "Score", "as_sample", "SampleContext",
+           "ChoiceScorer", "ChatSolver", "GivenCompletions", "LongformSolver", "StrategySolver", "Store",
+           "ResultRecorder", "AnswerRecorder", "RatingRecorder"]

@@ -100,12 +100,15 @@ class EvalConfig:
         return Path(root) / f"{task}-{self.split or 'default'}-{self.strategy}-{slug}-{h}"
 
 
-ORDERS = ("random", "id")
+ORDERS = ("random", "id", "file")
 
 
 def question_order(questions: list, order: str, seed: int) -> list:
     """Samples (any records with an `id`) in the run's order: a seeded shuffle keyed by id (stable when the file grows or is reordered), or
-    by id in natural order. Never file order, which may be sorted by the gold label."""
+    by id in natural order. Multiple choice never runs in file order, which may be sorted by the gold label; "file" keeps
+    the set's own order for long-form answers (`clinqa answer`, where a study's set is ordered by its author)."""
+    if order == "file":
+        return list(questions)
     if order == "id":
         return sorted(questions, key=lambda q: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", q.id)])
     return sorted(questions, key=lambda q: hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest())

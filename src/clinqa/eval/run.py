@@ -25,6 +25,7 @@ from clinqa.eval.config import EvalConfig, question_order, trained_ids
 from clinqa.eval.context import SampleContext
 from clinqa.eval.loop import ProgressFn, run_items
 from clinqa.eval.provenance import data_digests, provenance
+from clinqa.eval.recorders import ResultRecorder
 from clinqa.eval.sample import Sample, as_sample
 from clinqa.eval.scorers import default_scorers, scorer_name
 from clinqa.eval.solvers import default_solver
@@ -83,12 +84,13 @@ def _row(position: int, sample: Sample, out: Outcome, scores: dict, seconds: flo
 
 def run_eval(task: Task | str | None = None, model: Backend | str | None = None, config: EvalConfig | None = None,
              *, solver=None, scorers: list | None = None, grader: Backend | None = None,
-             progress: ProgressFn | None = None, runs_root: str | Path = "runs") -> Store:
+             progress: ProgressFn | None = None, runs_root: str | Path = "runs", recorder=None) -> Store:
     """Run (or resume) `task` on `model` under `config`; returns the store holding every result.
 
     `task`: a Task or a task name (default: `config.dataset`); `model`: a loaded backend or a model spec (default:
     `config.model`); `solver` / `scorers` replace the task's; `grader`: a loaded grading backend (default: load
-    `config.grader`, else the model grades)."""
+    `config.grader`, else the model grades); `recorder`: where finished samples go (`eval.recorders`; default: the
+    run directory's `results`)."""
     cfg = config or EvalConfig()
     if isinstance(task, (str, Task)):
         cfg.dataset = task if isinstance(task, str) else task.name
@@ -102,9 +104,10 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
     scorers = scorers if scorers is not None else default_scorers(task, cfg)
     exclude = trained_ids(cfg.exclude_trained) | (solver.excluded_ids(task, records) if hasattr(solver, "excluded_ids") else set())
     samples = plan_samples(cfg, exclude, task, records)
-    store = Store(cfg.run_dir or cfg.default_run_dir(runs_root))
+    recorder = recorder or ResultRecorder(Store(cfg.run_dir or cfg.default_run_dir(runs_root)))
+    store = recorder.store
     store.planned = {s.id for s in samples}
-    done = store.done_ids()
+    done = recorder.done()
     todo = any(s.id not in done for s in samples)
     if todo and backend is None and getattr(solver, "needs_model", True):
         chat = cfg.chat_template if cfg.chat_template is not None else getattr(solver, "chat_template", None)
@@ -117,9 +120,9 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
         warnings.warn(f"contamination: {overlap} of the {len(samples)} evaluated questions are in the training data "
                       f"of {cfg.model} (its training_ids.json); add --exclude-trained {cfg.model} to evaluate on the "
                       "held-out rest", stacklevel=2)
-    identity = run_identity(cfg, task, solver, scorers)
+    identity = recorder.identity or run_identity(cfg, task, solver, scorers)
     described = {**(backend.describe() if backend else {}), "trained_overlap": overlap}
-    store.init_run(store.dir.name, identity, described)
+    recorder.start(identity, described)
     root = data_root(cfg.data_dir)
     # the task's data under the root; for a task named by files (healthbench:<file>, file.py:task, questions.jsonl)
     # every part of its name that is a file here (data_digests leaves out the rest)
@@ -144,6 +147,6 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
                 else first.get("value"), "gold": row["gold"]}
 
     with batched(backend or grader, cfg.concurrency) as (concurrency, batcher):
-        run_items(list(enumerate(samples)), lambda item: item[1].id, done, one, store.save_result, progress,
+        run_items(list(enumerate(samples)), lambda item: item[1].id, done, one, recorder.save, progress,
                   concurrency, describe, batcher=batcher)
     return store

@@ -4,6 +4,8 @@ is taken as the completion); `ctx` (`eval.context.SampleContext`) gives it seede
 - `StrategySolver`: multiple choice, one of the strategies in `clinqa.strategies` (fewshot, cot, sc, er, loglik, knn,
   shuffle; adaptive SC/ER), with the task's exemplars chosen per question.
 - `ChatSolver`: sends the sample's conversation as chat messages (HealthBench) and returns the reply.
+- `LongformSolver`: the paper's long-form prompt (each record's own audience; its instruction against bias where the
+  record's set asks for it), one answer per question, greedy by default (`clinqa answer`, long-form tasks).
 - `GivenCompletions`: no model call; the completion recorded for each sample (a file, or the task's ideal completion),
   so a scorer can grade answers written elsewhere.
 A task names its own solver (`Task.solver`); otherwise `default_solver` picks one by the task's kind.
@@ -11,7 +13,7 @@ A task names its own solver (`Task.solver`); otherwise `default_solver` picks on
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from clinqa.data.errors import DataError
@@ -19,11 +21,12 @@ from clinqa.eval.config import EvalConfig
 from clinqa.eval.sample import Sample, as_sample
 from clinqa.models.base import GenRequest
 from clinqa.models.resolve import cache_dir
+from clinqa.prompts import longform_prompt
 from clinqa.strategies import Strategy, make_strategy
 from clinqa.strategies.base import Outcome
 from clinqa.strategies.exemplars import FixedSelector, default_pool, knn_pool, read_exemplar_file
 from clinqa.strategies.knn import KNNSelector
-from clinqa.tasks import Task
+from clinqa.tasks import Task, find_task
 
 
 class StrategySolver:
@@ -81,6 +84,37 @@ class ChatSolver:
 
 
 @dataclass
+class LongformSolver:
+    """One long-form answer with the paper's prompt. A record's own set chooses the audience (a MultiMedQA 140 record
+    keeps LiveQA's or MedicationQA's) and whether the instruction against bias is added (`debias` None: on for the
+    adversarial and equity sets, or when the run's task asks for it: `task_debias`)."""
+
+    max_tokens: int = 384
+    temperature: float = 0.0
+    debias: bool | None = None
+    task_debias: bool = False
+    stage: str = "answer"              # the generation cache's stage (one per answer source sharing a store)
+    chat_template = None               # the backend's default
+
+    def identity(self) -> dict:
+        return {"solver": "longform", "max_tokens": self.max_tokens, "temperature": self.temperature,
+                "debias": self.debias}
+
+    def prompt(self, sample: Sample) -> str:
+        task = find_task(sample.metadata.get("dataset") or "")
+        debias = self.debias if self.debias is not None else bool(task and task.debias) or self.task_debias
+        return longform_prompt(sample.text, task.prompt_variant if task else "healthsearchqa", debias)
+
+    def __call__(self, sample: Sample, ctx) -> Outcome:
+        req = GenRequest(self.prompt(sample), max_tokens=self.max_tokens, temperature=self.temperature,
+                         seed=ctx.seed(self.stage), stop=("\nQuestion:",))
+        r = ctx.generate(self.stage, req)
+        extra = {k: v for k, v in sample.metadata.items() if k != "dataset"}
+        return Outcome(prompts={self.stage: r.rendered_prompt}, completion=r.texts[0].strip(),
+                       meta={"params": asdict(req), "extra": extra})
+
+
+@dataclass
 class GivenCompletions:
     """Completions written elsewhere, by sample id; where none is given, the sample's `ideal_completion`."""
 
@@ -105,9 +139,12 @@ class GivenCompletions:
 
 
 def default_solver(task: Task, cfg: EvalConfig, first):
-    """The task's own solver, or by kind: a strategy for multiple choice, the conversation for everything else."""
+    """The task's own solver, or by kind: a strategy for multiple choice, the paper's long-form prompt for long-form
+    questions, the conversation for everything else."""
     if task.solver is not None:
         return task.solver
     if task.kind == "mc":
         return StrategySolver.for_task(task, cfg, first)
+    if task.kind == "longform":
+        return LongformSolver(max_tokens=cfg.max_tokens, temperature=0.0, task_debias=task.debias)
     return ChatSolver(max_tokens=cfg.max_tokens, temperature=0.0)

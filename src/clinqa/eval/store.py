@@ -125,20 +125,29 @@ class Store(AnswerStoreMixin):
 
     def init_answer_source(self, source: str, config: dict, model: dict) -> None:
         """Record how an answer source is generated; refuse a different configuration for a source already here."""
+        self._init_part("answer_runs", source, config, model, f"answer source {source!r} was generated",
+                        "use another --source or --run-dir, or the same options")
+
+    def init_rater(self, rater: str, config: dict, model: dict) -> None:
+        """Record how a rater (an automatic grader of one kind) rates; refuse a changed grader, rubric or prompt."""
+        self._init_part("raters", rater, config, model, f"rater {rater!r} rated",
+                        "use the same grader options, or another run directory (a copy) for the new ratings")
+
+    def _init_part(self, section: str, name: str, config: dict, model: dict, what: str, advice: str) -> None:
+        """One of several runs kept in this store under `runs.config[section][name]`."""
         with self.engine.begin() as c:
             row = c.execute(select(runs)).first()
             if row is None:
-                c.execute(runs.insert().values(run_id=self.dir.name, config={"answer_runs": {source: config}},
+                c.execute(runs.insert().values(run_id=self.dir.name, config={section: {name: config}},
                                                model=model, created=time.time()))
                 return
-            sources = dict((row.config or {}).get("answer_runs", {}))
-            old = sources.get(source)
+            parts = dict((row.config or {}).get(section, {}))
+            old = parts.get(name)
             if old is not None and old != config:
                 diff = {k: (old.get(k), config.get(k)) for k in set(old) | set(config) if old.get(k) != config.get(k)}
-                raise ValueError(f"{self.path}: answer source {source!r} was generated with a different configuration "
-                                 f"{diff}; use another --source or --run-dir, or the same options")
+                raise ValueError(f"{self.path}: {what} with a different configuration {diff}; {advice}")
             if old is None:
-                c.execute(runs.update().values(config={**(row.config or {}), "answer_runs": {**sources, source: config}}))
+                c.execute(runs.update().values(config={**(row.config or {}), section: {**parts, name: config}}))
 
     def record_provenance(self, entry: dict) -> None:
         """Add this invocation's provenance: the first becomes `created`, later ones are appended to `resumed`."""

@@ -8,24 +8,30 @@ the reply is decoded under the rubric's JSON schema (`clinqa.eval.grading`), so 
 max_tokens. On malformed output it retries (greedy first, then sampled with new seeds). Every attempt's raw text is stored with the rating, and a rating that never
 parsed is stored as failed.
 Pairwise: the two answers are shown in a seeded random order, recorded so that analysis can un-blind it.
+`autorate` runs the ratings through the eval core (`run_eval`): each rating is a sample, `RubricScorer` grades it,
+`eval.recorders.RatingRecorder` keeps it in the store's `ratings`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from clinqa.eval.batching import batched
+from clinqa.data.rubric import Axis, Rubric, load_rubric
+from clinqa.eval.config import EvalConfig
 from clinqa.eval.grading import grade_with_retries, rubric_schema
-from clinqa.eval.loop import derive_seed, run_items
-from clinqa.eval.provenance import provenance
+from clinqa.eval.recorders import RatingRecorder
+from clinqa.eval.run import run_eval
+from clinqa.eval.sample import Sample, Score
+from clinqa.eval.store import Store
 from clinqa.models.base import Backend
 from clinqa.prompts.grader import grader_prompt
-from clinqa.data.rubric import Axis, Rubric, load_rubric
-from clinqa.eval.store import Store
+from clinqa.strategies.base import Outcome
+from clinqa.tasks import Task
 
 
 class GradeParseError(ValueError):
@@ -89,22 +95,52 @@ def grade(backend: Backend, kind: str, axes, question: str, answers: Sequence[st
     return Grade(graded.value, graded.raw, graded.error)
 
 
-def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,
-             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None,
-             concurrency: int | None = None) -> list[dict]:
-    """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise).
-    `concurrency` ratings are in flight at once (default: the backend's own), their requests batched; each rating is
-    seeded from its own id, so the ratings do not depend on it."""
-    rubric = rubric or load_rubric()
-    axes = rubric.axes(kind)
-    rater = f"auto:{backend.name}"
-    done = store.rated_ids(rater)
-    if store.run_info():
-        store.record_provenance(provenance({"autorate": {"rater": rater, "kind": kind, "rubric": rubric.name,
-                                                         "sources": list(sources or []), "retries": retries,
-                                                         "seed": seed}},
-                                           {"spec": backend.name, "backend": backend.describe()}, []))
-    jobs = []
+class RubricScorer:
+    """The rubric grader as an eval-core scorer: one rating of a sample's answer(s) (`metadata["answers"]`) on the
+    axes of one kind, through `ctx.grader` (cached per request, batched across ratings in flight). Its identity is
+    the kind, the rubric and the grader prompt it renders, so a changed rubric or prompt never resumes into old
+    ratings."""
+
+    needs_grader = True
+
+    def __init__(self, kind: str, rubric: Rubric, retries: int = 3):
+        self.kind, self.rubric, self.retries = kind, rubric, retries
+        self.axes = rubric.axes(kind)
+        self.name = f"rubric:{kind}"
+
+    def identity(self) -> dict:
+        template = grader_prompt(self.kind, self.axes, "{question}", ["{answer}"] * (2 if self.kind == "pairwise" else 1))
+        return {"kind": self.kind, "rubric": self.rubric.name, "retries": self.retries,
+                "prompt": hashlib.sha256(template.encode()).hexdigest()[:16]}
+
+    def __call__(self, sample: Sample, outcome, ctx) -> Score:
+        answers = sample.metadata["answers"]
+        # the seed is the rating's own, so a resumed run grades exactly as an uninterrupted one
+        g = grade(ctx.grader, self.kind, self.axes, sample.text, [a["text"] for a in answers],
+                  seed=ctx.seed("grade"), retries=self.retries)
+        return Score(True if g.values is not None else None, json.dumps(g.values) if g.values else None, g.error or "",
+                     {"values": g.values, "raw": g.raw, "error": g.error, "attempts": len(g.raw),
+                      "rubric": self.rubric.name, "answer_1": answers[0]["answer_id"],
+                      "answer_2": answers[1]["answer_id"] if len(answers) > 1 else None})
+
+
+class StoredAnswers:
+    """The solver of a rating: no model call, the answers being rated are the sample's own."""
+
+    needs_model = False
+    chat_template = None
+
+    def identity(self) -> dict:
+        return {"solver": "stored answers"}
+
+    def __call__(self, sample: Sample, ctx) -> Outcome:
+        return Outcome(completion=sample.metadata["answers"][0]["text"])
+
+
+def rating_samples(store: Store, kind: str, sources: Sequence[str] | None, rater: str, seed: int = 0) -> list[Sample]:
+    """One sample per rating to make: every stored answer (of `sources`, if given) for the independent kinds, every
+    question answered by both of two sources for pairwise (the two answers in a seeded random order)."""
+    groups = []
     if kind == "pairwise":
         if not sources or len(sources) != 2:
             raise ValueError("pairwise autorating needs exactly two sources, e.g. --sources modelA,physician")
@@ -113,24 +149,31 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
             pair = [a[qid], b[qid]]
             if random.Random(f"{seed}:{qid}").random() < 0.5:
                 pair.reverse()
-            jobs.append((f"{rater}:pairwise:{pair[0]['answer_id']}|{pair[1]['answer_id']}", pair))
+            groups.append((f"{rater}:pairwise:{pair[0]['answer_id']}|{pair[1]['answer_id']}", pair))
     else:
-        for ans in store.answers():
-            if not sources or ans["source"] in sources:
-                jobs.append((f"{rater}:{kind}:{ans['answer_id']}", [ans]))
+        groups = [(f"{rater}:{kind}:{ans['answer_id']}", [ans]) for ans in store.answers()
+                  if not sources or ans["source"] in sources]
+    return [Sample(rid, [{"role": "user", "content": pair[0]["question"]}], None, {"answers": pair})
+            for rid, pair in groups]
 
-    def one(job, via=None) -> dict:
-        rid, pair = job
-        # the seed is the rating's own, so a resumed run grades exactly as an uninterrupted one
-        g = grade(backend, kind, axes, pair[0]["question"], [p["text"] for p in pair],
-                  seed=derive_seed(seed, rid, "grade"), retries=retries, via=via)
-        return dict(rating_id=rid, rater=rater, kind=kind, answer_id=pair[0]["answer_id"],
-                    other_answer_id=pair[1]["answer_id"] if len(pair) > 1 else None, values=g.values,
-                    ok=g.values is not None, raw=g.raw,
-                    meta={"error": g.error, "attempts": len(g.raw), "rubric": rubric.name,
-                          "answer_1": pair[0]["answer_id"], "answer_2": pair[1]["answer_id"] if len(pair) > 1 else None})
 
-    with batched(backend, concurrency) as (conc, batcher):
-        run_items(jobs, lambda job: job[0], done, lambda job: one(job, batcher), store.save_rating,
-                  (lambda d, t, info: progress(d, t)) if progress else None, conc, batcher=batcher)
+def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,
+             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None,
+             concurrency: int | None = None) -> list[dict]:
+    """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise)
+    through the eval core's run loop: `concurrency` ratings in flight, their requests batched; each rating seeded from
+    its own id, so the ratings depend on neither concurrency nor interruption. The rater `auto:<grader>` refuses to
+    resume under a changed grader, rubric, grader prompt or seed."""
+    rubric = rubric or load_rubric()
+    rater = f"auto:{backend.name}"
+    samples = rating_samples(store, kind, sources, rater, seed)
+    if samples:
+        scorer = RubricScorer(kind, rubric, retries)
+        identity = {"grader": backend.name, **scorer.identity(), "sources": list(sources or []), "seed": seed}
+        task = Task(f"autorate-{kind}", "custom", lambda split, root: samples, {"test": 0})
+        cfg = EvalConfig(dataset=task.name, model=backend.name, seed=seed, order="file", concurrency=concurrency,
+                         run_dir=str(store.dir))
+        run_eval(task, None, cfg, solver=StoredAnswers(), scorers=[scorer], grader=backend,
+                 progress=(lambda d, t, info: progress(d, t)) if progress else None,
+                 recorder=RatingRecorder(store, rater, kind, identity))
     return [r for r in store.ratings(rater) if r["kind"] == kind]

@@ -1,6 +1,7 @@
 """Long-form answers: generate them with the paper's prompt (greedy by default, as the paper), or import answers
-written elsewhere (physicians, another system) so that rating studies can compare sources. Every answer is stored
-with its provenance (model, prompt, parameters, seed, time) in the run's results store; a run resumes after a kill.
+written elsewhere (physicians, another system) so that rating studies can compare sources. Generating is the eval
+core's run (`run_eval` with `eval.solvers.LongformSolver`, recorded per answer source by `eval.recorders.AnswerRecorder`):
+every answer is stored with its provenance (model, prompt, parameters, seed, time); a run resumes after a kill.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from typing import Callable
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.eval.batching import batched
-from clinqa.eval.loop import run_items
-from clinqa.eval.provenance import data_digests, provenance
-from clinqa.data.registry import data_root
-from clinqa.models.base import Backend, GenRequest
-from clinqa.models.resolve import checkpoint_paths, load_model
-from clinqa.prompts import longform_prompt
+from clinqa.eval.config import EvalConfig
+from clinqa.eval.recorders import AnswerRecorder
+from clinqa.eval.run import run_eval
+from clinqa.eval.solvers import LongformSolver
 from clinqa.eval.store import Store
+from clinqa.models.base import Backend
 from clinqa.tasks import Task, get_task
 
 
@@ -47,58 +46,38 @@ class AnswerConfig:
 
 
 def questions_for(cfg: AnswerConfig) -> list:
-    qs = get_task(cfg.dataset).load(cfg.split, cfg.data_dir)
-    if qs and not hasattr(qs[0], "references"):
-        raise DataError(cfg.dataset, "this is a multiple-choice dataset; use `clinqa bench` for it", field="dataset")
+    """The questions `run_answers` answers, in the set's own order (the first `limit`)."""
+    task = answer_task(cfg)
+    qs = task.load(cfg.split, cfg.data_dir)
     return qs[:cfg.limit] if cfg.limit else qs
 
 
-def record_task(dataset: str) -> Task | None:
-    """The task a record came from (a MultiMedQA 140 record keeps its own set's), None for ad-hoc question files."""
-    try:
-        return get_task(dataset)
-    except DataError:
-        return None
+def answer_task(cfg: AnswerConfig) -> Task:
+    task = get_task(cfg.dataset)
+    if task.kind == "mc":
+        raise DataError(cfg.dataset, "this is a multiple-choice dataset; use `clinqa bench` for it", field="dataset")
+    return task
 
 
-def wants_debias(cfg: AnswerConfig, dataset: str) -> bool:
-    if cfg.debias is not None:
-        return cfg.debias
-    task = record_task(dataset)
-    return bool(task and task.debias) or get_task(cfg.dataset).debias
+def answer_solver(cfg: AnswerConfig) -> LongformSolver:
+    """The paper's long-form prompt under `cfg`; its stage names the source, so sources sharing a run directory keep
+    their own generation cache."""
+    return LongformSolver(cfg.max_tokens, cfg.temperature, cfg.debias, get_task(cfg.dataset).debias,
+                          stage=f"answer:{cfg.source or cfg.model}")
 
 
 def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
                 progress: Callable[[int, int, dict], None] | None = None) -> Store:
-    qs = questions_for(cfg)
-    store = Store(cfg.run_dir)
+    """Answer the questions of `cfg.dataset` as source `cfg.source` through the eval core's run loop (`run_eval`):
+    resumable by (source, question), `concurrency` questions in flight, the provenance recorded."""
+    task = answer_task(cfg)
     source = cfg.source or cfg.model
-    done = store.done_answers(source)
-    if any(q.id not in done for q in qs) and backend is None:
-        backend = load_model(cfg.model, chat_template=cfg.chat_template)
-    described = backend.describe() if backend else {}
-    store.init_answer_source(source, cfg.identity(), described)
-    task = get_task(cfg.dataset)
-    store.record_provenance(provenance({"answer_source": source, **cfg.identity()},
-                                       {"spec": cfg.model, "backend": described,
-                                        "checkpoint": data_digests(checkpoint_paths(cfg.model))},
-                                       [task.path(data_root(cfg.data_dir))] if task.relpath else []))
-
-    def one(q) -> dict:
-        task = record_task(q.dataset)
-        variant = task.prompt_variant if task else "healthsearchqa"
-        prompt = longform_prompt(q.question, variant, wants_debias(cfg, q.dataset))
-        req = GenRequest(prompt, max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
-                         stop=("\nQuestion:",))
-        r = (batcher or backend).generate([req])[0]
-        return dict(qid=q.id, source=source, dataset=q.dataset, question=q.question, text=r.texts[0].strip(),
-                    model=cfg.model, prompt=r.rendered_prompt, params=asdict(req) | {"backend": backend.describe()},
-                    tokens=r.completion_tokens[0], seconds=r.seconds, extra=q.extra)
-
-    with batched(backend, cfg.concurrency) as (concurrency, batcher):
-        run_items(qs, lambda q: q.id, done, one, store.save_answer, progress, concurrency,
-                  lambda row: {"qid": row["qid"]}, batcher)
-    return store
+    run = EvalConfig(dataset=cfg.dataset, split=cfg.split, model=cfg.model, limit=cfg.limit, order="file",
+                     max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
+                     chat_template=cfg.chat_template, data_dir=cfg.data_dir, run_dir=cfg.run_dir,
+                     concurrency=cfg.concurrency)
+    recorder = AnswerRecorder(Store(cfg.run_dir), source, cfg.identity(), model=cfg.model)
+    return run_eval(task, backend, run, solver=answer_solver(cfg), scorers=[], progress=progress, recorder=recorder)
 
 
 def import_answers(path: str | Path, source: str, run_dir: str | Path) -> int:

@@ -85,6 +85,14 @@ def get_task(name: str | Task) -> Task:
                     field="task")
 
 
+def find_task(name: str) -> Task | None:
+    """The task `name` resolves to, None where it names none (e.g. a record's dataset that is an ad-hoc file's)."""
+    try:
+        return get_task(name)
+    except DataError:
+        return None
+
+
 def all_tasks(include: list[str] = ()) -> list[Task]:
     """Built-in tasks (multiple choice first), those installed packages register, and those in `include` files."""
     out = sorted(REGISTRY.values(), key=lambda t: (t.kind != "mc", t.name))
@@ -101,4 +109,4 @@ def load(name: str, split: str | None = None, root=None) -> list:
     return get_task(name).load(split, root)
 
 
-__all__ = ["load", "Task", "LMEvalFormat", "REGISTRY", "get_task", "all_tasks", "tasks_in"]
+__all__ = ["load", "Task", "LMEvalFormat", "REGISTRY", "get_task", "find_task", "all_tasks", "tasks_in"]
