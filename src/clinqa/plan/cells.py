@@ -23,7 +23,7 @@ from clinqa.analysis.active import read_design, select_for_rating, write_design
 from clinqa.extras import require
 from clinqa.logs import import_answers_from
 from clinqa.longform.answer import AnswerConfig, answer_solver, questions_for, run_answers
-from clinqa.judge.autorate import autorate, grade
+from clinqa.judge.autorate import autorate, grade, rating_samples
 from clinqa.judge.jury import autorate_jury
 from clinqa.models.base import GenResult
 from clinqa.models.resolve import load_model
@@ -179,11 +179,8 @@ def run_import(params: dict, run_dir: Path, progress: Progress | None = None) ->
 
 # -- grading: a grader or a jury over the set's stored answers ---------------------------------------------------------
 def grade_jobs(store: Store, kind: str, sources: list[str] | None) -> int:
-    """How many ratings of this kind one grader makes (as `autorate` chooses its jobs)."""
-    if kind == "pairwise":
-        a, b = ({x["qid"] for x in store.answers(s)} for s in sources)
-        return len(a & b)
-    return sum(1 for x in store.answers() if not sources or x["source"] in sources)
+    """How many ratings of this kind one grader makes (the samples `autorate` rates)."""
+    return len(rating_samples(store, kind, sources, rater="planned"))
 
 
 def run_grade(params: dict, run_dir: Path, progress: Progress | None = None) -> None:
