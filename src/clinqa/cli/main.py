@@ -302,7 +302,7 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
         try:
             if len(backends) == 1:
                 rows = run_autorate(store, backends[0], kind, srcs, rb, retries,
-                                    progress=lambda d, t: bar.update(task, completed=d, total=t),
+                                    progress=lambda d, t, info: bar.update(task, completed=d, total=t),
                                     concurrency=concurrency)
                 rater = f"auto:{backends[0].name}"
             else:

@@ -24,6 +24,7 @@ from typing import Sequence
 from clinqa.data.rubric import Axis, Rubric, load_rubric
 from clinqa.eval.config import EvalConfig
 from clinqa.eval.grading import grade_with_retries, rubric_schema
+from clinqa.eval.loop import ProgressFn
 from clinqa.eval.recorders import RatingRecorder
 from clinqa.eval.run import run_eval
 from clinqa.eval.sample import Sample, Score
@@ -158,7 +159,7 @@ def rating_samples(store: Store, kind: str, sources: Sequence[str] | None, rater
 
 
 def autorate(store: Store, backend: Backend, kind: str = "physician", sources: Sequence[str] | None = None,
-             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress=None,
+             rubric: Rubric | None = None, retries: int = 3, seed: int = 0, progress: ProgressFn | None = None,
              concurrency: int | None = None) -> list[dict]:
     """Rate every stored answer (independent kinds) or every question answered by both of two sources (pairwise)
     through the eval core's run loop: `concurrency` ratings in flight, their requests batched; each rating seeded from
@@ -174,6 +175,6 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
         cfg = EvalConfig(dataset=task.name, model=backend.name, seed=seed, order="file", concurrency=concurrency,
                          run_dir=str(store.dir))
         run_eval(task, None, cfg, solver=StoredAnswers(), scorers=[scorer], grader=backend,
-                 progress=(lambda d, t, info: progress(d, t)) if progress else None,
+                 progress=progress,
                  recorder=RatingRecorder(store, rater, kind, identity))
     return [r for r in store.ratings(rater) if r["kind"] == kind]

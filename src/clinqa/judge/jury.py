@@ -68,7 +68,7 @@ def autorate_jury(store, backends: Sequence, kind: str = "physician", sources: S
     by_judge = {}
     for b in backends:
         rows = autorate(store, b, kind, sources, rubric, retries, seed,
-                        progress=(lambda d, t, n=b.name: progress(n, d, t)) if progress else None,
+                        progress=(lambda d, t, info, n=b.name: progress(n, d, t)) if progress else None,
                         concurrency=concurrency)
         by_judge[f"auto:{b.name}"] = rows
     rows = jury_ratings(by_judge, rubric.axes(kind), kind)

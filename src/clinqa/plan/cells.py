@@ -189,13 +189,13 @@ def run_grade(params: dict, run_dir: Path, progress: Progress | None = None) -> 
     backends = [backend(spec) for spec in params["models"]]
     raters = {}
     for kind in params["kinds"]:
-        tick = (lambda d, t: progress(d, t)) if progress else None
         if len(backends) == 1:
-            autorate(store, backends[0], kind, params.get("sources"), rubric, params["retries"], progress=tick)
+            autorate(store, backends[0], kind, params.get("sources"), rubric, params["retries"],
+                     progress=(lambda d, t, info: progress(d, t)) if progress else None)
             raters[kind] = [f"auto:{backends[0].name}"]
         else:
             by = autorate_jury(store, backends, kind, params.get("sources"), rubric, params["retries"],
-                               progress=(lambda name, d, t: tick(d, t)) if tick else None)
+                               progress=(lambda name, d, t: progress(d, t)) if progress else None)
             raters[kind] = list(by)
     marker = run_dir / GRADES / f"{params['label']}.json"
     marker.parent.mkdir(exist_ok=True)
