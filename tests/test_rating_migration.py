@@ -3,7 +3,6 @@ from what they have and migrated on open, on SQLite and PostgreSQL: rows intact,
 as a new database, once when several processes open one at once; a revision from a newer clinqa is refused in one
 line naming the database (password masked)."""
 
-import multiprocessing
 import re
 
 import pytest
@@ -15,6 +14,7 @@ from clinqa.data.errors import DataError
 from clinqa.rating import auth
 from clinqa.rating.db import make_engine
 from clinqa.rating.study import StudyConfig, create_study
+from conftest import exit_codes_at_once
 from rating_helpers import DB_PARAMS, PASSWORD, answers_run, fresh_db_url
 
 # what the first release lacked, and so databases made before alembic may lack
@@ -96,8 +96,7 @@ def test_a_database_made_before_alembic_is_migrated_with_its_rows_intact(kind, t
     assert layout(fresh) == migrated
 
 
-def _open_when_released(url: str, barrier) -> None:
-    barrier.wait()
+def _open(url: str) -> None:
     make_engine(url).dispose()
 
 
@@ -105,14 +104,7 @@ def _open_when_released(url: str, barrier) -> None:
 def test_processes_opening_an_old_database_at_once_migrate_it_once(kind, tmp_path):
     url = made_before_alembic(kind, tmp_path, first_release=True)
     before = rows(url)
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(4)
-    procs = [ctx.Process(target=_open_when_released, args=(url, barrier)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0] * 4
+    assert exit_codes_at_once(_open, url) == [0] * 4
     assert revision(url) == ["rating_2"] and len(rows(url)["assignments"]) == len(before["assignments"])
 
 

@@ -14,13 +14,18 @@ from sqlalchemy import create_engine, inspect
 from clinqa.data.migrate import heads
 from clinqa.eval.store import DB_NAME, Store
 from clinqa.eval.store_schema import StoreVersionError
+from conftest import exit_codes_at_once
 
-# the layout of clinqa's first results store (commit 2eb52be): no answers/ratings tables, no user_version;
-# `results` here also lacks the `scores` column, to exercise adding a column
-OLD_LAYOUT = """
+# two tables as every store before alembic had them
+FIRST_TABLES = """
 CREATE TABLE runs (run_id VARCHAR NOT NULL, config JSON, model JSON, created FLOAT, PRIMARY KEY (run_id));
 CREATE TABLE generations (qid VARCHAR NOT NULL, stage VARCHAR NOT NULL, prompt TEXT, texts JSON, tokens JSON,
     prompt_tokens INTEGER, seconds FLOAT, request JSON, PRIMARY KEY (qid, stage));
+"""
+
+# the layout of clinqa's first results store (commit 2eb52be): no answers/ratings tables, no user_version;
+# `results` here also lacks the `scores` column, to exercise adding a column
+OLD_LAYOUT = FIRST_TABLES + """
 CREATE TABLE results (qid VARCHAR NOT NULL, position INTEGER, dataset VARCHAR, subject VARCHAR, gold VARCHAR,
     prediction VARCHAR, correct BOOLEAN, n_samples INTEGER, n_unparsed INTEGER, tokens INTEGER, seconds FLOAT,
     votes JSON, samples JSON, prompts JSON, meta JSON, finished FLOAT, PRIMARY KEY (qid));
@@ -32,10 +37,7 @@ INSERT INTO results VALUES ('q2', 1, 'medqa', NULL, 'C', 'A', 0, 1, 0, 3, 0.5, '
 """
 
 # schema version 1 (clinqa 0.1, as tests/fixtures/legacy_runs holds it): every table, no runs.provenance/results.score
-V1_LAYOUT = """
-CREATE TABLE runs (run_id VARCHAR NOT NULL, config JSON, model JSON, created FLOAT, PRIMARY KEY (run_id));
-CREATE TABLE generations (qid VARCHAR NOT NULL, stage VARCHAR NOT NULL, prompt TEXT, texts JSON, tokens JSON,
-    prompt_tokens INTEGER, seconds FLOAT, request JSON, PRIMARY KEY (qid, stage));
+V1_LAYOUT = FIRST_TABLES + """
 CREATE TABLE results (qid VARCHAR NOT NULL, position INTEGER, dataset VARCHAR, subject VARCHAR, gold VARCHAR,
     prediction VARCHAR, correct BOOLEAN, n_samples INTEGER, n_unparsed INTEGER, tokens INTEGER, seconds FLOAT,
     votes JSON, samples JSON, prompts JSON, scores JSON, meta JSON, finished FLOAT, PRIMARY KEY (qid));
@@ -139,8 +141,7 @@ def test_new_store_is_written_at_the_newest_revision(tmp_path):
     assert Store(tmp_path / "new").results() == []
 
 
-def _open_when_released(run, barrier):
-    barrier.wait()
+def _open_and_write(run):
     Store(run).save_answer(dict(qid=multiprocessing.current_process().name, source="s", dataset="d", question="?",
                                 text="t", model=None, prompt=None, params={}, tokens=None, seconds=None, extra={}))
 
@@ -153,14 +154,7 @@ def test_processes_opening_one_store_at_once_migrate_it_once(tmp_path, made):
         with sqlite3.connect(run / DB_NAME) as c:                 # as the previous clinqa left it
             c.execute("DROP TABLE alembic_version")
             c.execute("PRAGMA user_version = 2")
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(4)
-    procs = [ctx.Process(target=_open_when_released, args=(run, barrier)) for _ in range(4)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0] * 4
+    assert exit_codes_at_once(_open_and_write, run) == [0] * 4
     assert revision(run / DB_NAME) == ["store_v2"]
     assert len(Store(run).answers("s")) == 4
 
