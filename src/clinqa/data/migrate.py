@@ -13,7 +13,10 @@ hand-written revisions in `resources/migrations/<name>/`, sharing that folder's 
 Creating, stamping and migrating run in one transaction under a lock (SQLite: BEGIN IMMEDIATE, waiting up to a minute
 for it; PostgreSQL: an advisory lock), so processes opening a new or an old database at once migrate it once.
 
-Revisions use `complete_table` and `add_missing_columns` where databases made before alembic may lack some of them.
+A new revision is a file in `resources/migrations/<name>/` written by hand: `revision`, `down_revision` (the newest
+until then) and `upgrade()` with alembic's `op`; the code's tables change with it (the tests compare a migrated
+database with a new one). Revisions use `complete_table` and `add_missing_columns` where databases made before alembic
+may lack some of what they add.
 """
 
 from __future__ import annotations
