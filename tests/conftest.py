@@ -3,6 +3,7 @@ that subprocess tests can load it by path, and a scripted backend for strategy t
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 from pathlib import Path
@@ -41,6 +42,22 @@ def wait_for_server(base: str, proc, log: Path, name: str, timeout: float) -> No
         except httpx.TransportError:
             time.sleep(0.5)
     pytest.fail(f"{name} server did not start in {timeout:.0f} s: " + log.read_text()[-3000:])
+
+
+def exit_codes_at_once(target, *args, processes: int = 4) -> list[int]:
+    """Start `processes` forked processes running `target(*args)`, released together by a barrier; their exit codes."""
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(processes)
+
+    def released():
+        barrier.wait()
+        target(*args)
+    procs = [ctx.Process(target=released) for _ in range(processes)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    return [p.exitcode for p in procs]
 
 
 def build_tiny_model(folder: Path, seed: int = 0) -> Path:

@@ -20,6 +20,8 @@ def fresh_db_url(kind: str, tmp_path) -> str:
         return f"sqlite:///{tmp_path / 'ratings.sqlite'}"
     engine = create_engine(PG_URL)
     meta.drop_all(engine)
+    with engine.begin() as c:
+        c.execute(text("DROP TABLE IF EXISTS alembic_version"))     # the schema's revision goes with its tables
     engine.dispose()
     return PG_URL
 

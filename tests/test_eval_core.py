@@ -202,20 +202,22 @@ def test_a_run_made_before_the_eval_core_opens_reports_and_extends(tmp_path):
     """An ER run directory written by clinqa before the eval core (schema version 1, see its README) is migrated on
     open, reports the numbers it had, and a larger --limit extends it exactly as the old code did."""
     import shutil
+    import sqlite3
 
     from typer.testing import CliRunner
 
     from clinqa.cli import app
     from clinqa.eval.store import Store
-    from clinqa.eval.store_schema import schema_version
     from clinqa.metrics import run_metrics
     from clinqa.models.random_model import build_random_model
     expected = json.loads((LEGACY / "expected.json").read_text())
     run = tmp_path / "mc20-er"
     shutil.copytree(LEGACY, run)
-    assert schema_version(run / "results.sqlite") == 1
+    with sqlite3.connect(run / "results.sqlite") as c:
+        assert c.execute("PRAGMA user_version").fetchone()[0] == 1
     store = Store.open_existing(run)
-    assert schema_version(run / "results.sqlite") == 2
+    with sqlite3.connect(run / "results.sqlite") as c:                    # migrated and stamped by alembic
+        assert c.execute("SELECT version_num FROM alembic_version").fetchall() == [("store_v2",)]
     rows = store.results()
     assert [r["qid"] for r in rows] == [q["qid"] for q in expected["questions"]]
     m = run_metrics(rows)[0]

@@ -146,11 +146,13 @@ def test_an_older_database_is_migrated_on_open(tmp_path):
     engine = make_engine(f"sqlite:///{path}")
     engine.dispose()
     import sqlite3
-    con = sqlite3.connect(path)                      # back to the first release's schema
-    for table, column in (("items", "gold"), ("assignments", "opened"), ("assignments", "seconds")):
+    con = sqlite3.connect(path)                      # back to the first release's schema (made before alembic)
+    for table, column in (("items", "gold"), ("assignments", "opened"), ("assignments", "seconds"),
+                          ("users", "disabled")):
         con.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     con.execute("DROP TABLE login_failures")
     con.execute("DROP TABLE adjudications")
+    con.execute("DROP TABLE alembic_version")
     con.commit()
     con.close()
     app = create_app(f"sqlite:///{path}")

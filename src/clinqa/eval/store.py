@@ -9,8 +9,8 @@
   scorer's `Score` (`score`, by scorer name).
 - `answers`: long-form answers, generated (`clinqa answer`) or imported, one per (source, question), with provenance.
 - `ratings`: ratings of answers (automatic grader or human), with the grader's raw text.
-Each question commits in one transaction; WAL journaling keeps the file consistent after a kill. The schema version
-is SQLite's `PRAGMA user_version`; `store_schema.py` migrates an older store on open or refuses it with a clear error.
+Each question commits in one transaction; WAL journaling keeps the file consistent after a kill. The schema is
+versioned with alembic; `store_schema.py` migrates an older store on open or refuses it with a clear error.
 """
 
 from __future__ import annotations

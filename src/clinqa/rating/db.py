@@ -11,7 +11,8 @@
 - `login_failures`: failed logins (user name and client address), for throttling.
 - `adjudications`: an admin's resolution of a disagreement (item x axis), stored beside, never over, the ratings.
 
-The schema is created once, under a lock (SQLite: an IMMEDIATE transaction; PostgreSQL: an advisory lock), so that
+The schema is versioned with alembic (`clinqa.data.migrate`, history `rating` in `resources/migrations/rating/`) and
+created or migrated once, under a lock (SQLite: an IMMEDIATE transaction; PostgreSQL: an advisory lock), so that
 several processes opening a new database at once (`clinqa rate add-user` run in parallel) do not race to create it.
 Locks: SQLite runs in WAL mode, so reads never wait for a writer; a write waits at most `lock_timeout` for the lock
 (then OperationalError: the app answers 503 with Retry-After and the page retries); `without_waiting` is for writes
@@ -19,7 +20,8 @@ that may be skipped (a session's sliding expiry, an item's opening time), which 
 
 Items carry `gold` (null for real items; else {"phase": "gold" | "qualification", "expected": {axis: value},
 "feedback": text}); assignments carry `opened` / `seconds` (time on item, measured by the server). Databases made
-before these columns existed are migrated on open (`ALTER TABLE ... ADD COLUMN`), never silently rebuilt.
+before these columns existed are migrated on open (columns and tables added, rows kept), never silently rebuilt; one
+made before alembic is stamped at the revision whose columns it has (`_baseline`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from datetime import datetime, timezone
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
                         UniqueConstraint, create_engine, event, inspect, text)
 from sqlalchemy.engine import Connection, Engine
+
+from clinqa.data.errors import DataError
+from clinqa.data.migrate import upgrade
 
 meta = MetaData()
 users = Table("users", meta, Column("id", Integer, primary_key=True), Column("username", String(80), unique=True,
@@ -76,12 +81,6 @@ adjudications = Table("adjudications", meta, Column("id", Integer, primary_key=T
 
 DEFAULT_URL = "sqlite:///clinqa-ratings.sqlite"
 LOCK_TIMEOUT = 1.0      # seconds a write waits for a database lock before the app answers 503 (the page retries)
-SCHEMA_LOCK = 7_245_301  # PostgreSQL advisory lock key held while the schema is created
-# columns added after the first release: (table, column, SQL type); old databases get them on open
-ADDED_COLUMNS = (("items", "gold", "JSON"), ("assignments", "opened", "TIMESTAMP"),
-                 ("assignments", "seconds", "FLOAT"), ("users", "disabled", "BOOLEAN"))
-PG_TYPES = {"JSON": "JSON", "TIMESTAMP": "TIMESTAMP WITHOUT TIME ZONE", "FLOAT": "DOUBLE PRECISION",
-            "BOOLEAN": "BOOLEAN"}
 
 
 def now() -> datetime:
@@ -89,33 +88,20 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def migrate(conn: Connection) -> list[str]:
-    """Add the columns an older study database lacks (inside the caller's transaction); returns what was added."""
+def _baseline(conn: Connection) -> str:
+    """The revision of a database made before alembic: rating_2 when it has everything that revision adds."""
     insp = inspect(conn)
-    added = []
-    for table, column, sql_type in ADDED_COLUMNS:
-        if insp.has_table(table) and column not in {c["name"] for c in insp.get_columns(table)}:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} "
-                              f"{sql_type if conn.dialect.name == 'sqlite' else PG_TYPES[sql_type]}"))
-            added.append(f"{table}.{column}")
-    return added
+    added = {"items": {"gold"}, "assignments": {"opened", "seconds"}, "users": {"disabled"}}
+    complete = all(insp.has_table(t) for t in ("login_failures", "adjudications", *added)) and all(
+        columns <= {c["name"] for c in insp.get_columns(table)} for table, columns in added.items())
+    return "rating_2" if complete else "rating_1"
 
 
-def create_schema(engine: Engine) -> list[str]:
-    """Create missing tables and migrate an older database, holding a lock so that only one process does it at a
-    time (the others then find the tables made); returns the columns added."""
-    with engine.connect() as c:
-        if engine.dialect.name == "sqlite":
-            c.connection.driver_connection.execute("PRAGMA busy_timeout=60000")   # queue behind the creator
-            c.exec_driver_sql("BEGIN IMMEDIATE")          # the write lock, taken before looking at the schema
-        else:
-            c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK})
-        meta.create_all(c)
-        added = migrate(c)
-        c.commit()
-        if engine.dialect.name == "sqlite":
-            c.connection.driver_connection.execute(f"PRAGMA busy_timeout={int(engine.clinqa_lock_timeout * 1000)}")
-    return added
+def create_schema(engine: Engine) -> None:
+    """Create the tables of a new database or migrate an older one to the newest revision (see clinqa.data.migrate);
+    a database written by a newer clinqa is refused (DataError naming it, password masked)."""
+    shown = engine.url.render_as_string(hide_password=True)
+    upgrade(engine, "rating", meta, _baseline, lambda problem: DataError(shown, f"rating database {problem}"))
 
 
 @contextmanager
