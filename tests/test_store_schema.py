@@ -181,3 +181,16 @@ def test_unknown_store_is_refused_with_one_line(tmp_path, setup, message):
     assert res.returncode == 2 and "Traceback" not in res.stderr and "sqlalchemy" not in res.stderr.lower()
     line = " ".join(res.stderr.split())
     assert line.startswith(f"error: {run / DB_NAME}: ") and message in line
+
+
+def _add_provenance(run_dir) -> None:
+    Store(run_dir).record_provenance({"pid": multiprocessing.current_process().pid})
+
+
+def test_provenance_written_by_processes_at_once_loses_no_entry(tmp_path):
+    """Each invocation's provenance is read, extended and written back under the store's write lock."""
+    store = Store(tmp_path / "run")
+    store.init_run("run", {"a": 1}, {})
+    assert exit_codes_at_once(_add_provenance, tmp_path / "run", processes=4) == [0] * 4
+    prov = store.run_info()["provenance"]
+    assert len([prov["created"], *prov.get("resumed", [])]) == 4

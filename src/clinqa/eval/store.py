@@ -136,6 +136,7 @@ class Store(AnswerStoreMixin):
     def _init_part(self, section: str, name: str, config: dict, model: dict, what: str, advice: str) -> None:
         """One of several runs kept in this store under `runs.config[section][name]`."""
         with self.engine.begin() as c:
+            _lock(c)
             row = c.execute(select(runs)).first()
             if row is None:
                 c.execute(runs.insert().values(run_id=self.dir.name, config={section: {name: config}},
@@ -152,6 +153,7 @@ class Store(AnswerStoreMixin):
     def record_provenance(self, entry: dict) -> None:
         """Add this invocation's provenance: the first becomes `created`, later ones are appended to `resumed`."""
         with self.engine.begin() as c:
+            _lock(c)
             row = c.execute(select(runs)).first()
             old = dict(row.provenance or {})
             new = {**old, "resumed": [*old.get("resumed", []), entry]} if old else {"created": entry}
@@ -195,6 +197,12 @@ class Store(AnswerStoreMixin):
     def results(self) -> list[dict]:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(select(results).order_by(results.c.position))]
+
+
+def _lock(c) -> None:
+    """Take the store's write lock before a read-modify-write of the runs row (SQLite's driver would otherwise begin
+    the transaction only at the write, and two processes could each append to what they read and lose an entry)."""
+    c.execute(runs.update().where(runs.c.run_id.is_(None)).values(run_id=None))
 
 
 REQUEST_DEFAULTS = {f.name: f.default for f in fields(GenRequest)}
