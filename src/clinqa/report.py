@@ -57,9 +57,12 @@ def backend_text(model: dict | None) -> str:
 
 def shown_config(config: dict) -> dict:
     """The stored configuration without the strategy settings its strategy never reads (no n_refine on a greedy
-    run)."""
+    run); a run answered by another solver than a strategy (a task's own, a conversation's) reads none of them: its
+    solver's identity says what it reads."""
     strategy = STRATEGIES.get(str(config.get("strategy")))
     unused = STRATEGY_SETTINGS - set(strategy.uses) if strategy else set()
+    if config.get("solver") is not None and "StrategySolver" not in str(config["solver"]):
+        unused = STRATEGY_SETTINGS | {"strategy", "protocol", "adaptive", "exemplars"}
     return {k: v for k, v in config.items() if k not in unused}
 
 

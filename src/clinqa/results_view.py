@@ -20,10 +20,20 @@ from clinqa.report import (accuracy_plot, backend_text, baseline_lines, group_by
                            shown_config)
 
 
+METRIC_COLUMNS = ("metric", "n", "value", "95% bootstrap", "stderr")
+
+
 def metric_cells(m: Metric) -> tuple[str, str, str]:
     """(value, 95% interval, stderr) of a metric as printed: 3 decimals, empty where the kind has none."""
     interval = f"[{m.interval.low:.3f}, {m.interval.high:.3f}]" if m.interval is not None else ""
     return f"{m.value:.3f}", interval, f"{m.stderr:.3f}" if m.stderr is not None else ""
+
+
+def metric_rows(metrics: list[Metric]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a metrics table; the interval and stderr columns only where a metric has one."""
+    rows = [[m.name, str(m.n), *metric_cells(m)] for m in metrics]
+    shown = [i for i in range(len(METRIC_COLUMNS)) if i < 3 or any(r[i] for r in rows)]
+    return [METRIC_COLUMNS[i] for i in shown], [[r[i] for i in shown] for r in rows]
 
 
 def results_table(store: Store) -> Table:
@@ -31,13 +41,13 @@ def results_table(store: Store) -> Table:
     kind = run_kind(rows)
     if kind == "mc":
         return metrics_table([store])
-    title = (f"HealthBench ({len(rows)} examples): score [95% bootstrap]" if kind == "rubric" else
-             f"{labels([store])[0]} ({kind}, {len(rows)} samples)")
-    t = Table(title=title)
-    for c in ("metric", "n", "value", "95% bootstrap", "stderr"):
-        t.add_column(c, justify="left" if c == "metric" else "right", no_wrap=c != "metric")
-    for m in kind_metrics(rows):
-        t.add_row(m.name, str(m.n), *metric_cells(m))
+    t = Table(title=f"HealthBench ({len(rows)} examples): score [95% bootstrap]" if kind == "rubric" else
+              f"{kind} run: {len(rows)} samples")
+    header, cells = metric_rows(kind_metrics(rows))
+    for i, c in enumerate(header):
+        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i > 0)
+    for r in cells:
+        t.add_row(*r)
     return t
 
 
@@ -78,7 +88,7 @@ def run_view(store: Store, name: str) -> dict:
     if view["kind"] == "mc":
         return {**view, "metrics": run_metrics(rows, group_by(store)), "rows": rows,
                 "letters": letter_distribution(rows), "baselines": baseline_lines(rows)}
-    return {**view, "kind_metrics": [(m, *metric_cells(m)) for m in kind_metrics(rows)],
+    return {**view, "metric_table": metric_rows(kind_metrics(rows)),
             "samples": [sample_view(r) for r in rows]}
 
 

@@ -113,8 +113,9 @@ def kind_metrics(rows: list[dict], n_boot: int = 1000, seed: int = 0) -> list[Me
     kind, out = run_kind(rows), []
     graded = rubric_scorers(rows)
     if kind == "rubric":
+        by_name = healthbench_metrics(rows, n_boot, seed)
         out += [Metric(name, iv.estimate, count, interval=iv, scorer=graded[0])
-                for name, (iv, count) in healthbench_metrics(rows, n_boot, seed).items()]
+                for name, (iv, count) in sorted(by_name.items(), key=lambda kv: kv[0] != "overall_score")]
         parsed, criteria = parse_rate(rows)
         out.append(Metric("parse_rate", parsed / criteria if criteria else math.nan, criteria, scorer=graded[0]))
     if kind in ("longform", "custom"):
