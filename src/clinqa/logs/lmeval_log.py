@@ -87,7 +87,7 @@ def _sample(row: dict, doc_id: int, filter_key: str, gen_kwargs: dict, kind: str
     doc = {"id": row["qid"], "question": question, "messages": None if isinstance(given, str) else given,
            "options": meta.get("options"), "answer": target, "dataset": row["dataset"], "subject": row.get("subject")}
     target_text = target if isinstance(target, str) else "" if target is None else json.dumps(target, ensure_ascii=False)
-    prompt = first_prompt(row)
+    prompt = first_prompt(row) or (given if isinstance(given, str) else json.dumps(given, ensure_ascii=False))
     texts = [s["text"] for s in row.get("samples") or []] or [output]
     values = _sample_metrics(row, kind)
     filtered = (row["prediction"] or "[invalid]") if kind == "mc" else output
