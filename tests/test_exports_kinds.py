@@ -10,18 +10,19 @@ import json
 import math
 import statistics
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from clinqa.cli import app
-from clinqa.eval import EvalConfig, GivenCompletions, Sample, Score, run_eval
+from clinqa.eval import EvalConfig, GivenCompletions, Score, run_eval
 from clinqa.eval.healthbench import HealthBenchScorer, healthbench_metrics
 from clinqa.eval.store import Store
-from clinqa.tasks import Task
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "tasks"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests" / "fixtures" / "tasks"), str(ROOT / "examples")]
 import fixture_tasks  # noqa: E402
 
 runner = CliRunner()
@@ -44,27 +45,18 @@ def grader_reply(request, i):
     return json.dumps({"explanation": "checked", "criteria_met": "[-" not in item and len(item) % 3 != 0})
 
 
-def load_sums(split, root):
-    return [Sample(f"sum-{i}", [{"role": "user", "content": f"{i} + {i}"}], str(2 * i)) for i in range(9)]
+drug_classes = import_module("drug_classes")      # examples/drug_classes.py: a task with its own solver and scorer
 
 
-def add(sample, ctx):
-    a, _, b = sample.text.partition(" + ")
-    return str(int(a) + int(b) + (1 if int(a) % 3 == 0 else 0))     # wrong on multiples of 3
+def drug_reply(request, i):
+    """The right class for drugs with a name of even length, a wrong one otherwise."""
+    drug = request.conversation()[-1]["content"].split(" does ")[1].split(" belong")[0]
+    return f"It is a {drug_classes.DRUGS[drug] if len(drug) % 2 == 0 else 'vitamin'}."
 
 
-add.needs_model = False
-
-
-def exact(sample, outcome, ctx):
-    return Score(outcome.completion == sample.target, outcome.completion, "the sum as written")
-
-
-def closeness(sample, outcome, ctx):
-    return Score(1 / (1 + abs(int(outcome.completion) - int(sample.target))), outcome.completion)
-
-
-SUMS = Task("sums", "custom", load_sums, {"test": 9}, solver=add, scorer=[exact, closeness])
+def words(sample, outcome, ctx):
+    """A numeric scorer beside the task's true/false one."""
+    return Score(len(outcome.completion.split()) / 10, None, "words / 10")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +71,8 @@ def runs(tmp_path_factory, request):
         "longform": run_eval(fixture_tasks.longform20, ScriptedBackend(longform_reply), cfg("longform", limit=6)),
         "rubric": run_eval(fixture_tasks.healthbench20, ScriptedBackend(grader_reply), cfg("rubric", limit=8,
                            grader="scripted-model"), solver=GivenCompletions(), scorers=[HealthBenchScorer(retries=0)]),
-        "custom": run_eval(SUMS, None, cfg("custom")),
+        "custom": run_eval(drug_classes.drug_classes, ScriptedBackend(drug_reply), cfg("custom"),
+                           scorers=[drug_classes.names_the_class, words]),
     }
 
 
@@ -99,8 +92,8 @@ def expected_metrics(kind: str, rows: list[dict]) -> dict[str, float]:
                 "parse_rate": sum(m is not None for m in met) / len(met)}
     out = {"tokens": mean([r["tokens"] for r in rows])}
     if kind == "custom":
-        out["exact"] = mean([float(r["score"]["exact"]["value"]) for r in rows])
-        out["closeness"] = mean([r["score"]["closeness"]["value"] for r in rows])
+        out["names_the_class"] = mean([float(r["score"]["names_the_class"]["value"]) for r in rows])
+        out["words"] = mean([r["score"]["words"]["value"] for r in rows])
     return out
 
 
@@ -137,10 +130,10 @@ def test_lmeval_export_has_each_kinds_metrics(runs, kind, tmp_path):
         assert (got["overall_score_ci_low,none"], got["overall_score_ci_high,none"]) == pytest.approx((iv.low, iv.high))
         assert got["overall_score_stderr,none"] == "N/A" and iv.low <= got["overall_score,none"] <= iv.high
     else:
-        name = {"mc": "acc", "longform": "tokens", "custom": "exact"}[kind]
-        values = [x for x in ([1.0 if r["correct"] else 0.0 for r in rows] if kind == "mc" else
-                              [r["tokens"] for r in rows] if kind == "longform" else
-                              [float(r["score"]["exact"]["value"]) for r in rows])]
+        name = {"mc": "acc", "longform": "tokens", "custom": "names_the_class"}[kind]
+        values = ([1.0 if r["correct"] else 0.0 for r in rows] if kind == "mc" else
+                  [r["tokens"] for r in rows] if kind == "longform" else
+                  [float(r["score"]["names_the_class"]["value"]) for r in rows])
         assert got[f"{name}_stderr,none"] == pytest.approx(statistics.stdev(values) / math.sqrt(len(values)))
     table = make_table(ours)                          # lm-eval's own table of its results
     assert all(name in table for name in expected_metrics(kind, rows))
@@ -160,8 +153,9 @@ def test_lmeval_export_has_each_kinds_metrics(runs, kind, tmp_path):
             assert json.loads(x["target"]) == r["score"]["healthbench"]["metadata"]["criteria"]
             assert x.get("overall_score") == (r["score"]["healthbench"]["metadata"]["metrics"] or {}).get("overall_score")
         if kind == "custom":
-            assert x["target"] == str(2 * int(r["qid"].split("-")[1]))
-            assert x["exact"] == float(r["score"]["exact"]["value"]) and x["closeness"] == r["score"]["closeness"]["value"]
+            assert x["target"] == drug_classes.DRUGS[r["qid"].removeprefix("drug-")]
+            assert x["names_the_class"] == float(r["score"]["names_the_class"]["value"])
+            assert x["words"] == r["score"]["words"]["value"]
         if kind == "longform":
             assert x["tokens"] == r["tokens"]
 
@@ -183,8 +177,8 @@ def test_inspect_export_reads_back_for_every_kind(runs, kind, tmp_path):
         assert scores["healthbench"]["overall_score"].value == pytest.approx(expected["overall_score"])
         assert scores["healthbench"]["parse_rate"].value == pytest.approx(expected["parse_rate"])
     if kind == "custom":
-        assert scores["exact"]["accuracy"].value == pytest.approx(expected["exact"])
-        assert scores["closeness"]["mean"].value == pytest.approx(expected["closeness"])
+        assert scores["names_the_class"]["accuracy"].value == pytest.approx(expected["names_the_class"])
+        assert scores["words"]["mean"].value == pytest.approx(expected["words"])
     if kind == "longform":
         assert scores == {}                                  # nothing scored it: answers are rated afterwards
     by_id = {s.id: s for s in log.samples}
@@ -231,7 +225,7 @@ def test_report_writes_each_kinds_metrics_and_samples(runs, kind, tmp_path):
             assert f"<td>{text}</td><td>{grade}</td>" in page
         assert "grader parse rate:" in res.output
     if kind == "custom":
-        assert "the sum as written" in page                     # a scorer's explanation
+        assert "words / 10" in page                              # a scorer's explanation
 
 
 def test_a_run_with_no_finished_samples_is_refused_naming_it(tmp_path):
