@@ -151,7 +151,8 @@ def test_lmeval_export_has_each_kinds_metrics(runs, kind, tmp_path):
             assert x["doc"]["messages"] == meta["input"]
         if kind == "rubric":
             assert json.loads(x["target"]) == r["score"]["healthbench"]["metadata"]["criteria"]
-            assert x.get("overall_score") == (r["score"]["healthbench"]["metadata"]["metrics"] or {}).get("overall_score")
+            per_example = r["score"]["healthbench"]["metadata"]["metrics"] or {}
+            assert x.get("overall_score") == per_example.get("overall_score")
         if kind == "custom":
             assert x["target"] == drug_classes.DRUGS[r["qid"].removeprefix("drug-")]
             assert x["names_the_class"] == float(r["score"]["names_the_class"]["value"])

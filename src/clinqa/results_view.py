@@ -77,7 +77,8 @@ def sample_view(row: dict) -> dict:
               for name, s in row_scores(row).items()]
     return {"qid": row["qid"], "question": given if isinstance(given, str) else None,
             "messages": None if isinstance(given, str) else given, "output": row_output(row),
-            "target": row_target(row), "scores": scores, "tokens": row.get("tokens"), "prompts": row.get("prompts") or {}}
+            "target": row_target(row), "scores": scores, "tokens": row.get("tokens"),
+            "prompts": row.get("prompts") or {}}
 
 
 def run_view(store: Store, name: str) -> dict:

@@ -21,7 +21,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.eval.summary import Metric, kind_metrics, row_input, row_output, row_scores, row_target, run_kind, scorer_means
+from clinqa.eval.summary import (Metric, kind_metrics, row_input, row_output, row_scores, row_target, run_kind,
+                                 scorer_means)
 from clinqa.logs.common import finished_run
 from clinqa.report import solver_name
 

@@ -83,10 +83,12 @@ def _sample_metrics(row: dict, kind: str) -> dict:
 
 def _sample(row: dict, doc_id: int, filter_key: str, gen_kwargs: dict, kind: str) -> dict:
     meta, given, output, target = row.get("meta") or {}, row_input(row), row_output(row), row_target(row)
-    question = given if isinstance(given, str) else next((m["content"] for m in reversed(given) if m["role"] == "user"), "")
+    question = (given if isinstance(given, str) else
+                next((m["content"] for m in reversed(given) if m["role"] == "user"), ""))
     doc = {"id": row["qid"], "question": question, "messages": None if isinstance(given, str) else given,
            "options": meta.get("options"), "answer": target, "dataset": row["dataset"], "subject": row.get("subject")}
-    target_text = target if isinstance(target, str) else "" if target is None else json.dumps(target, ensure_ascii=False)
+    target_text = (target if isinstance(target, str) else "" if target is None else
+                   json.dumps(target, ensure_ascii=False))
     prompt = first_prompt(row) or (given if isinstance(given, str) else json.dumps(given, ensure_ascii=False))
     texts = [s["text"] for s in row.get("samples") or []] or [output]
     values = _sample_metrics(row, kind)
@@ -117,12 +119,14 @@ def export_lmeval(run_dir: str | Path, out: str | Path | None = None) -> tuple[P
     config = {"task": task, "dataset_path": f"clinqa:{cfg.get('dataset')}", "test_split": cfg.get("split"),
               "description": "", "doc_to_text": "clinqa prompt (see arguments)", "doc_to_target": "answer",
               "target_delimiter": " ", "fewshot_delimiter": "\n\n", "should_decontaminate": False,
-              "output_type": "multiple_choice" if cfg.get("strategy") == "loglik" and kind == "mc" else "generate_until",
-              "num_fewshot": cfg.get("k_shot") if kind == "mc" else 0, "repeats": max(r.get("n_samples") or 1 for r in rows),
+              "output_type": "multiple_choice" if kind == "mc" and cfg.get("strategy") == "loglik" else
+              "generate_until", "num_fewshot": cfg.get("k_shot") if kind == "mc" else 0,
+              "repeats": max(r.get("n_samples") or 1 for r in rows),
               "generation_kwargs": gen_kwargs,
               "metric_list": [{"metric": name, "aggregation": "bootstrap" if m.interval else "mean",
                                "higher_is_better": higher[name]} for m in metrics for name in [_name(m)]],
-              "metadata": {"version": 1.0, "clinqa": cfg, "clinqa_kind": kind, "clinqa_run_dir": str(store.dir.resolve())}}
+              "metadata": {"version": 1.0, "clinqa": cfg, "clinqa_kind": kind,
+                           "clinqa_run_dir": str(store.dir.resolve())}}
     created = datetime.fromtimestamp(info.get("created") or 0)
     finished = max(r.get("finished") or 0 for r in rows)
     results = {
