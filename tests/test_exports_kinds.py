@@ -238,3 +238,14 @@ def test_a_run_with_no_finished_samples_is_refused_naming_it(tmp_path):
         assert res.exit_code == 2 and f"{empty}: no finished samples" in text, (args, res.output)
     res = runner.invoke(app, ["export", "lm-eval", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "nowhere: no results.sqlite here" in res.output.replace("\n", "")
+
+
+def test_one_report_of_runs_of_every_kind(runs, tmp_path):
+    out = tmp_path / "all.html"
+    res = runner.invoke(app, ["report", *(str(runs[k].dir) for k in KINDS), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = html.unescape(out.read_text())
+    assert page.count("<h2>") == len(KINDS) and out.with_suffix(".png").is_file()   # the plot: the mc run only
+    for kind in ("longform", "rubric", "custom"):
+        assert f"{kind} run: {len(runs[kind].results())} samples" in page
+    assert "Extracted letters beside the gold answers" in page
