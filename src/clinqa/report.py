@@ -1,7 +1,8 @@
 """Reports of multiple-choice runs: a terminal table (rich), what the HTML report shows of them
 (`results_view.write_html` writes it for every task kind) and a plot of accuracy by strategy with 95% Clopper-Pearson
-interval bars. Beside each run's accuracy stand what it means without knowledge (chance; always the commonest gold letter), a sentence when it is letter
-bias, the backend in words and the configuration limited to the settings its strategy reads."""
+interval bars. Beside each run's accuracy stand what it means without knowledge (chance; always the commonest gold
+letter), a sentence when it is letter bias, the backend in words and the configuration limited to the settings its
+strategy reads."""
 
 from __future__ import annotations
 
