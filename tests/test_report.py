@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from clinqa.cli import app
 from clinqa.report import (accuracy_figure, backend_text, config_line, default_out, labels, letters_line,
-                           shown_config, summary_lines, write_html)
+                           shown_config, summary_lines)
+from clinqa.results_view import write_html
 from clinqa.eval import EvalConfig
 from clinqa.eval.store import Store
 

@@ -88,7 +88,7 @@ def test_exemplars_are_never_evaluated(data_dir):
 
 def test_metrics_and_report(tmp_path, tiny_backend, data_dir):
     from clinqa.metrics import run_metrics
-    from clinqa.report import write_html
+    from clinqa.results_view import write_html
     cfg = EvalConfig(dataset="mmlu", strategy="loglik", limit=12, order="random", run_dir=str(tmp_path / "r"),
                       data_dir=str(data_dir))
     store = run_eval(config=cfg, model=tiny_backend)

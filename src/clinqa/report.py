@@ -1,23 +1,22 @@
-"""Reports of benchmark runs: a terminal table (rich), a self-contained HTML page with per-question drill-down (prompt,
-every sample, the vote) and a plot of accuracy by strategy with 95% Clopper-Pearson interval bars. Beside each run's
-accuracy stand what it means without knowledge (chance; always the commonest gold letter), a sentence when it is letter
-bias, the backend in words and the configuration limited to the settings its strategy reads."""
+"""Reports of multiple-choice runs: a terminal table (rich), what the HTML report shows of them
+(`results_view.write_html` writes it for every task kind) and a plot of accuracy by strategy with 95% Clopper-Pearson
+interval bars. Beside each run's accuracy stand what it means without knowledge (chance; always the commonest gold
+letter), a sentence when it is letter bias, the backend in words and the configuration limited to the settings its
+strategy reads."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import io
-from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
 from clinqa.metrics import GroupMetrics, baselines, group_metrics, letter_distribution, order_note, run_metrics
 from clinqa.eval.store import Store
+from clinqa.eval.summary import run_kind
 from clinqa.strategies import STRATEGIES, StrategyConfig
 
 STRATEGY_SETTINGS = {f.name for f in dataclasses.fields(StrategyConfig)} - {"seed", "protocol", "adaptive"}
@@ -37,11 +36,6 @@ def solver_name(config: dict) -> str:
     if solver is None:
         return str(config.get("strategy"))
     return str(solver.get("solver")) if isinstance(solver, dict) else str(solver).rsplit(".", 1)[-1]
-
-
-def is_choice_run(rows: list[dict]) -> bool:
-    """Rows of a multiple-choice run (they carry the question's options): letters and baselines apply."""
-    return any((r.get("meta") or {}).get("options") for r in rows)
 
 
 def label(store: Store) -> str:
@@ -64,9 +58,12 @@ def backend_text(model: dict | None) -> str:
 
 def shown_config(config: dict) -> dict:
     """The stored configuration without the strategy settings its strategy never reads (no n_refine on a greedy
-    run)."""
+    run); a run answered by another solver than a strategy (a task's own, a conversation's) reads none of them: its
+    solver's identity says what it reads."""
     strategy = STRATEGIES.get(str(config.get("strategy")))
     unused = STRATEGY_SETTINGS - set(strategy.uses) if strategy else set()
+    if config.get("solver") is not None and "StrategySolver" not in str(config["solver"]):
+        unused = STRATEGY_SETTINGS | {"strategy", "protocol", "adaptive", "exemplars"}
     return {k: v for k, v in config.items() if k not in unused}
 
 
@@ -150,7 +147,7 @@ def summary_lines(stores: list[Store]) -> list[str]:
     lines = []
     for s, name in zip(stores, labels(stores)):
         rows, config = rows_of(s), s.run_info().get("config", {})
-        if not is_choice_run(rows):
+        if run_kind(rows) != "mc":
             lines.append(f"{name}: {order_note(config)}")
             continue
         lines.append(f"{name} ({config.get('protocol', 'medpalm2')} prompts): {order_note(config)}; "
@@ -211,23 +208,5 @@ def accuracy_plot(stores: list[Store]) -> tuple[bytes, bytes]:
     return bufs[0], bufs[1]
 
 
-def write_html(stores: list[Store], out: Path) -> Path:
-    env = Environment(autoescape=select_autoescape(["html"]))
-    tpl = env.from_string((resources.files("clinqa") / "resources" / "templates" / "report.html").read_text())
-    png, svg = accuracy_plot(stores)
-    runs = []
-    for s, name in zip(stores, labels(stores)):
-        rows, info = rows_of(s), s.run_info()
-        runs.append({"label": name, "info": info, "backend": backend_text(info.get("model")),
-                     "config": shown_config(info.get("config", {})), "metrics": run_metrics(rows, group_by(s)),
-                     "rows": rows, "letters": letter_distribution(rows), "baselines": baseline_lines(rows),
-                     "order": order_note(info.get("config", {}))})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(tpl.render(runs=runs, plot=base64.b64encode(png).decode()))
-    out.with_suffix(".png").write_bytes(png)
-    out.with_suffix(".svg").write_bytes(svg)
-    return out
-
-
-__all__ = ["GroupMetrics", "metrics_table", "print_metrics", "summary_lines", "accuracy_plot", "write_html", "rows_of", "letters_line", "labels",
+__all__ = ["GroupMetrics", "metrics_table", "print_metrics", "summary_lines", "accuracy_plot", "rows_of", "letters_line", "labels",
            "config_line", "default_out", "backend_text", "shown_config"]

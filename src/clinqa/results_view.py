@@ -1,35 +1,109 @@
-"""The terminal table of a run's results, whatever its task's kind: accuracy with intervals for multiple choice
-(`report.metrics_table`), HealthBench's clipped mean scores by theme and axis for rubric-graded runs."""
+"""A run's results whatever its task's kind (`eval.summary.run_kind`): the terminal table (multiple choice: accuracy
+with its intervals, `report.metrics_table`; other kinds: the metrics their kind has, `eval.summary.kind_metrics`) and
+the HTML report, `write_html`: per run a metrics section fitting its kind (multiple choice: accuracy, baselines,
+letters and the accuracy plot) and every sample (input, output, target, each scorer's value and explanation; a
+rubric's grade of each criterion with the grader's reply)."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.table import Table
 
-from clinqa.eval.healthbench import healthbench_metrics, parse_rate
+from clinqa.eval.healthbench import parse_rate
 from clinqa.eval.store import Store
-from clinqa.report import metrics_table, rows_of
+from clinqa.eval.summary import Metric, kind_metrics, row_input, row_output, row_scores, row_target, run_kind
+from clinqa.metrics import letter_distribution, order_note, run_metrics
+from clinqa.report import (accuracy_plot, backend_text, baseline_lines, group_by, labels, metrics_table, rows_of,
+                           shown_config)
 
 
-def is_rubric_run(rows: list[dict]) -> bool:
-    return any("healthbench" in (r.get("score") or {}) for r in rows)
+METRIC_COLUMNS = ("metric", "n", "value", "95% bootstrap", "stderr")
+
+
+def metric_cells(m: Metric) -> tuple[str, str, str]:
+    """(value, 95% interval, stderr) of a metric as printed: 3 decimals, empty where the kind has none."""
+    interval = f"[{m.interval.low:.3f}, {m.interval.high:.3f}]" if m.interval is not None else ""
+    return f"{m.value:.3f}", interval, f"{m.stderr:.3f}" if m.stderr is not None else ""
+
+
+def metric_rows(metrics: list[Metric]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a metrics table; the interval and stderr columns only where a metric has one."""
+    rows = [[m.name, str(m.n), *metric_cells(m)] for m in metrics]
+    shown = [i for i in range(len(METRIC_COLUMNS)) if i < 3 or any(r[i] for r in rows)]
+    return [METRIC_COLUMNS[i] for i in shown], [[r[i] for i in shown] for r in rows]
 
 
 def results_table(store: Store) -> Table:
     rows = rows_of(store)
-    if not is_rubric_run(rows):
+    kind = run_kind(rows)
+    if kind == "mc":
         return metrics_table([store])
-    t = Table(title=f"HealthBench ({len(rows)} examples): score [95% bootstrap]")
-    for c in ("metric", "examples", "score"):
-        t.add_column(c)
-    for name, (iv, count) in healthbench_metrics(rows).items():
-        t.add_row(name, str(count), iv.fmt(False))
+    t = Table(title=f"HealthBench ({len(rows)} examples): score [95% bootstrap]" if kind == "rubric" else
+              f"{kind} run: {len(rows)} samples")
+    header, cells = metric_rows(kind_metrics(rows))
+    for i, c in enumerate(header):
+        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i > 0)
+    for r in cells:
+        t.add_row(*r)
     return t
 
 
 def parse_rate_line(store: Store) -> str:
     """How many of the grader's replies parsed (rubric-graded runs; empty otherwise)."""
     rows = rows_of(store)
-    if not is_rubric_run(rows):
+    if run_kind(rows) != "rubric":
         return ""
     parsed, criteria = parse_rate(rows)
     return f"grader parse rate: {parsed}/{criteria} criteria ({100 * parsed / max(1, criteria):.1f}%)"
+
+
+def _criteria(meta: dict) -> list[dict]:
+    """A rubric scorer's grade of each criterion: its text where stored, met / not met / None (unparsed), the
+    grader's last reply."""
+    met, raws = meta["criteria_met"], meta.get("raw") or []
+    texts = meta.get("criteria") or [f"criterion {i + 1}" for i in range(len(met))]
+    return [{"text": t, "met": m, "reply": raws[i][-1] if i < len(raws) and raws[i] else ""}
+            for i, (t, m) in enumerate(zip(texts, met))]
+
+
+def sample_view(row: dict) -> dict:
+    """What the report shows of one sample of a run that is not multiple choice."""
+    given = row_input(row)
+    scores = [{"name": name, "value": s.get("value"), "answer": s.get("answer"), "explanation": s.get("explanation"),
+               "criteria": _criteria(s["metadata"]) if "criteria_met" in (s.get("metadata") or {}) else None}
+              for name, s in row_scores(row).items()]
+    return {"qid": row["qid"], "question": given if isinstance(given, str) else None,
+            "messages": None if isinstance(given, str) else given, "output": row_output(row),
+            "target": row_target(row), "scores": scores, "tokens": row.get("tokens"),
+            "prompts": row.get("prompts") or {}}
+
+
+def run_view(store: Store, name: str) -> dict:
+    rows, info = rows_of(store), store.run_info()
+    config = info.get("config", {})
+    view = {"label": name, "kind": run_kind(rows), "info": info, "backend": backend_text(info.get("model")),
+            "config": shown_config(config), "order": order_note(config)}
+    if view["kind"] == "mc":
+        return {**view, "metrics": run_metrics(rows, group_by(store)), "rows": rows,
+                "letters": letter_distribution(rows), "baselines": baseline_lines(rows)}
+    return {**view, "metric_table": metric_rows(kind_metrics(rows)),
+            "samples": [sample_view(r) for r in rows]}
+
+
+def write_html(stores: list[Store], out: Path) -> Path:
+    """The HTML report of the runs (any kinds); with multiple-choice runs also the accuracy plot as .png and .svg
+    beside it."""
+    env = Environment(loader=PackageLoader("clinqa", "resources/templates"), autoescape=select_autoescape(["html"]))
+    tpl = env.get_template("report.html")
+    runs = [run_view(s, name) for s, name in zip(stores, labels(stores))]
+    choice = [s for s, run in zip(stores, runs) if run["kind"] == "mc"]
+    png, svg = accuracy_plot(choice) if choice else (None, None)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(tpl.render(runs=runs, plot=base64.b64encode(png).decode() if png else None))
+    if png:
+        out.with_suffix(".png").write_bytes(png)
+        out.with_suffix(".svg").write_bytes(svg)
+    return out

@@ -1,4 +1,4 @@
-"""`clinqa export ...`: write a bench run in the log formats other tools read (inspect_ai, lm-evaluation-harness)."""
+"""`clinqa export ...`: write a run of any task kind in the log formats other tools read (inspect_ai, lm-evaluation-harness)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import typer
 from clinqa.cli.common import console, fail
 from clinqa.data.errors import DataError
 
-export_app = typer.Typer(help="Export a `clinqa bench` run for other tools (inspect view, lm-eval readers).",
+export_app = typer.Typer(help="Export a run of any task kind for other tools (inspect view, lm-eval readers).",
                          no_args_is_help=True)
 def _missing(pkg: str, extra: str):
     fail(f"this export needs {pkg}: pip install 'clinqa[{extra}]'")
 
 
 @export_app.command("inspect")
-def export_inspect_cmd(run: Path = typer.Argument(..., help="run directory of `clinqa bench`"),
+def export_inspect_cmd(run: Path = typer.Argument(..., help="run directory (`clinqa bench`, any task kind)"),
                        out: Optional[Path] = typer.Option(None, help="folder or .eval/.json file (default: <run>/inspect)")):
     """Write the run as an inspect_ai eval log (open it with `inspect view --log-dir <folder>`)."""
     try:
@@ -31,7 +31,7 @@ def export_inspect_cmd(run: Path = typer.Argument(..., help="run directory of `c
 
 
 @export_app.command("lm-eval")
-def export_lmeval_cmd(run: Path = typer.Argument(..., help="run directory of `clinqa bench`"),
+def export_lmeval_cmd(run: Path = typer.Argument(..., help="run directory (`clinqa bench`, any task kind)"),
                       out: Optional[Path] = typer.Option(None, help="output folder (default: <run>/lm-eval)")):
     """Write the run as lm-evaluation-harness results_<date>.json + samples_<task>_<date>.jsonl."""
     from clinqa.logs.lmeval_log import export_lmeval

@@ -22,8 +22,8 @@ from clinqa.cli.run_plan import run_cmd
 from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
 from clinqa.extras import message
-from clinqa.report import is_choice_run, rows_of
-from clinqa.results_view import is_rubric_run, parse_rate_line, results_table
+from clinqa.report import rows_of
+from clinqa.results_view import parse_rate_line, results_table
 from clinqa.cli.terminal import hide_flag_types
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
@@ -143,35 +143,37 @@ def bench(ctx: typer.Context,
 
 
 @app.command()
-def report(runs: List[Path] = typer.Argument(..., help="run directories from `clinqa bench`"),
+def report(runs: List[Path] = typer.Argument(..., help="run directories (`clinqa bench`, any task kind)"),
            out: Optional[Path] = typer.Option(None, help="HTML file (default: <run>/report.html for one run; "
                                               "<parent>/reports/<run>+<run>.html for several)"),
            table: bool = typer.Option(True, "--table/--no-table", help="print the results table")):
-    """Print a results table and each run's configuration, and write an HTML report with per-question drill-down
-    and an accuracy plot."""
-    from clinqa.report import config_line, default_out, labels, print_metrics, write_html
+    """Print each run's results table and configuration, and write an HTML report: the metrics of each run's kind
+    (multiple choice: accuracy, baselines, an accuracy plot; rubric: HealthBench's scores and parse rate; long-form
+    and custom: tokens and each scorer's mean) and every sample's input, output and scores."""
     from clinqa.eval.store import Store
+    from clinqa.eval.summary import run_kind
+    from clinqa.report import config_line, default_out, labels, print_metrics
+    from clinqa.results_view import write_html
     try:
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
         fail(str(e))
-    rubric = [s for s in stores if is_rubric_run(rows_of(s))]
+    for s in stores:
+        if not rows_of(s):
+            fail(f"{s.dir}: no finished samples to report (the run has not finished any yet)")
+    choice = [s for s in stores if run_kind(rows_of(s)) == "mc"]
     if table:
-        for s in rubric:                    # HealthBench-style runs: scores by theme and axis
-            console.print(results_table(s))
-            console.print(parse_rate_line(s))
-        if len(rubric) < len(stores):
-            print_metrics(console, [s for s in stores if s not in rubric])
+        for s in stores:
+            if s not in choice:
+                console.print(results_table(s))
+                if parse_rate_line(s):
+                    console.print(parse_rate_line(s), markup=False)
+        if choice:
+            print_metrics(console, choice)
     for s, name in zip(stores, labels(stores)):
         console.print(config_line(s, name), markup=False, highlight=False, soft_wrap=True)
-    choice = [s for s in stores if is_choice_run(rows_of(s))]
-    for s in stores:
-        if s not in choice:
-            console.print(f"{s.dir}: the HTML report covers multiple-choice runs; `clinqa export inspect {s.dir}` "
-                          "shows this run's samples in inspect's viewer", markup=False, soft_wrap=True)
-    if choice:
-        path = write_html(choice, out or default_out(choice))
-        console.print(f"wrote {path} (+ .png, .svg)", markup=False, soft_wrap=True)
+    path = write_html(stores, out or default_out(stores))
+    console.print(f"wrote {path}" + (" (+ .png, .svg)" if choice else ""), markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -125,7 +125,8 @@ class HealthBenchScorer:
         metrics = (example_metrics(sample.target, sample.metadata.get("example_tags", []), met)
                    if all(m is not None for m in met) else None)
         return Score(metrics["overall_score"] if metrics else None, None, "",
-                     {"criteria_met": met, "raw": [g[1] for g in grades], "metrics": metrics})
+                     {"criteria": [str(item) for item in sample.target], "criteria_met": met,
+                      "raw": [g[1] for g in grades], "metrics": metrics})
 
 
 def healthbench_metrics(rows: list[dict], n_boot: int = 1000, seed: int = 0) -> dict[str, tuple[Interval, int]]:

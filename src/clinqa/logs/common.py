@@ -1,5 +1,5 @@
-"""What the inspect and lm-eval logs share: reading a finished run, the answer text of a finished sample, and saving
-imported answers with their provenance."""
+"""What the inspect and lm-eval logs share: reading a finished run, its first prompt, and saving imported answers with
+their provenance. What a row holds (input, output, target, scores) is `clinqa.eval.summary`'s."""
 
 from __future__ import annotations
 
@@ -9,23 +9,14 @@ from clinqa.data.errors import DataError
 from clinqa.eval.store import Store
 
 
-def bench_run(run_dir: str | Path) -> tuple[Store, dict, list[dict]]:
-    """(store, run info, finished questions in order) of a bench run; a clear error when there is nothing to export."""
+def finished_run(run_dir: str | Path) -> tuple[Store, dict, list[dict]]:
+    """(store, run info, finished samples in order) of a run of any task kind; a clear error naming the run when it
+    has nothing to export."""
     store = Store.open_existing(run_dir)
     info, rows = store.run_info(), store.results()
     if not rows:
-        raise DataError(store.path, "no finished multiple-choice questions to export (is this a `clinqa bench` run?)")
+        raise DataError(store.dir, "no finished samples to export (the run has not finished any yet)")
     return store, info, rows
-
-
-def answer_text(row: dict) -> str:
-    """The model's text behind the final prediction: the first sample whose answer is the prediction, else the first
-    sample, else (loglik, which generates nothing) the chosen option as "(X)"."""
-    samples = row.get("samples") or []
-    for s in samples:
-        if row["prediction"] is not None and s.get("answer") == row["prediction"]:
-            return s["text"]
-    return samples[0]["text"] if samples else f"({row['prediction']})" if row["prediction"] else ""
 
 
 def first_prompt(row: dict) -> str:

@@ -1,11 +1,13 @@
 """inspect_ai eval logs, both ways, written and read with inspect_ai's own log classes (`inspect view` opens them).
 
 Export: one run of any task kind -> one `.eval` log. Each finished sample is an `EvalSample` (input = the question
-or the conversation, choices = the option texts, target = the gold letter or references, messages = every prompt and
-sampled text, output = the completion or the text behind the prediction, one score per scorer of the run: a
-true/false score as C/I like inspect's `choice()`, a number as it is; runs made before the eval core get "choice"
-from their correct flag); results carry, per scorer, accuracy (C/I) or mean, and stderr like inspect's own metrics;
-the run config is the task args.
+or the conversation, choices = the option texts, target = the gold letter, reference or rubric criteria where stored,
+messages = every prompt and sampled text, output = the completion or the text behind the prediction, one score per
+scorer of the run: a true/false score as C/I like inspect's `choice()`, a number as it is; runs made before the eval
+core get "choice" from their correct flag); results carry, per scorer, accuracy (C/I) or mean and stderr like
+inspect's own metrics, and the kind's own metrics of that scorer (`eval.summary.kind_metrics`: a rubric's clipped
+scores with their bootstrap interval as `<name>_ci_low` / `_ci_high`, the parse rate); the run config is the task
+args.
 Import: each sample's output (epoch 1) of any inspect log becomes a long-form answer with provenance.
 """
 
@@ -19,14 +21,18 @@ from importlib.metadata import version
 from pathlib import Path
 
 from clinqa.data.errors import DataError
-from clinqa.logs.common import answer_text, bench_run
+from clinqa.eval.summary import (Metric, kind_metrics, row_input, row_output, row_scores, row_target, run_kind,
+                                 scorer_means)
+from clinqa.logs.common import finished_run
+from clinqa.report import solver_name
 
 
 def _iso(t: float | None) -> str:
     return datetime.fromtimestamp(t or 0, timezone.utc).isoformat(timespec="seconds")
 
 
-def _messages(row: dict):
+def _messages(row: dict, output: str):
+    """Every prompt and its sampled texts; a completion with no samples (a conversation's reply) after its prompt."""
     from inspect_ai.model import ChatMessageAssistant, ChatMessageUser
     msgs = []
     for stage, prompt in (row.get("prompts") or {}).items():
@@ -34,26 +40,22 @@ def _messages(row: dict):
         for i, s in enumerate(x for x in row.get("samples") or [] if x.get("stage") == stage):
             msgs.append(ChatMessageAssistant(content=s["text"] or "(empty)", model=None,
                                              metadata={"stage": stage, "sample": i, "answer": s.get("answer")}))
+    if not row.get("samples") and output:
+        msgs.append(ChatMessageAssistant(content=output, model=None))
     return msgs
-
-
-def row_scores(row: dict) -> dict[str, dict]:
-    """The run's scores of one sample by scorer name (a pre-core row: its correct flag as "choice")."""
-    if row.get("score"):
-        return row["score"]
-    return {"choice": {"value": bool(row["correct"]), "answer": row["prediction"], "explanation": "", "metadata": {}}}
 
 
 def _value(v):
     return ("C" if v else "I") if isinstance(v, bool) else (math.nan if v is None else v)
 
 
-def _input(meta: dict, row: dict):
+def _input(row: dict):
     from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
-    if meta.get("question") or not meta.get("input"):
-        return meta.get("question") or row["qid"]
+    given = row_input(row)
+    if isinstance(given, str):
+        return given
     kinds = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
-    return [kinds.get(m["role"], ChatMessageUser)(content=m["content"]) for m in meta["input"]]
+    return [kinds.get(m["role"], ChatMessageUser)(content=m["content"]) for m in given]
 
 
 def _sample(row: dict, model: str):
@@ -62,40 +64,39 @@ def _sample(row: dict, model: str):
     from inspect_ai.scorer import Score
     meta = row.get("meta") or {}
     options = meta.get("options") or {}
-    text = meta.get("completion") or answer_text(row)
+    text = row_output(row)
+    target = row_target(row)
     scores = {name: Score(value=_value(s["value"]), answer=s.get("answer") or "", explanation=s.get("explanation") or
                           text, metadata={"votes": row.get("votes") or {}, "loglik": row.get("scores") or {},
                                           "n_unparsed": row.get("n_unparsed"), **(s.get("metadata") or {})})
               for name, s in row_scores(row).items()}
     return EvalSample(
-        id=row["qid"], epoch=1, input=_input(meta, row), choices=list(options.values()) or None,
-        target=row["gold"] or "", messages=_messages(row), output=ModelOutput.from_content(model, text),
+        id=row["qid"], epoch=1, input=_input(row), choices=list(options.values()) or None,
+        target=[str(t) for t in target] if isinstance(target, list) else str(target or ""),
+        messages=_messages(row, text), output=ModelOutput.from_content(model, text),
         scores=scores, total_time=row.get("seconds"), working_time=row.get("seconds"),
         model_usage={model: ModelUsage(output_tokens=row.get("tokens") or 0, total_tokens=row.get("tokens") or 0)},
         metadata={"dataset": row["dataset"], "subject": row.get("subject"), "position": row.get("position"),
                   "options": options, "exemplars": meta.get("exemplars"), "samples": row.get("samples") or []})
 
 
-def _summaries(rows: list[dict]) -> dict[str, tuple[str, float, float, list[float]]]:
-    """Per scorer: (accuracy for true/false scores, else mean; its value; inspect's stderr; the scored values)."""
-    out = {}
-    names = list(dict.fromkeys(name for r in rows for name in row_scores(r)))
-    for name in names:
-        raw = [row_scores(r).get(name, {}).get("value") for r in rows]
-        vals = [float(v) for v in raw if v is not None]
-        mean = sum(vals) / len(vals) if vals else math.nan
-        sd = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
-        kind = "accuracy" if all(isinstance(v, bool) for v in raw if v is not None) else "mean"
-        out[name] = (kind, mean, sd / math.sqrt(len(vals)) if vals else 0.0, vals)   # std(ddof=1) / sqrt(n)
-    return out
+def _metrics(mean: Metric, own: list[Metric]) -> dict:
+    """inspect's metrics of one scorer: accuracy or mean and stderr, then the kind's metrics of that scorer."""
+    from inspect_ai.log import EvalMetric
+    out = {mean.aggregate: mean.value, "stderr": mean.stderr or 0.0}
+    for m in own:
+        out[m.name] = m.value
+        if m.interval is not None:
+            out[f"{m.name}_ci_low"], out[f"{m.name}_ci_high"] = m.interval.low, m.interval.high
+    return {name: EvalMetric(name=name, value=v) for name, v in out.items()}
 
 
 def to_eval_log(run_dir: str | Path):
-    """The bench run as an inspect_ai `EvalLog` (not written)."""
-    from inspect_ai.log import (EvalConfig, EvalDataset, EvalLog, EvalMetric, EvalPlan, EvalPlanStep, EvalResults,
+    """The run as an inspect_ai `EvalLog` (not written)."""
+    from inspect_ai.log import (EvalConfig, EvalDataset, EvalLog, EvalPlan, EvalPlanStep, EvalResults,
                                 EvalScore, EvalSpec, EvalStats)
     from inspect_ai.model import GenerateConfig, ModelUsage
-    store, info, rows = bench_run(run_dir)
+    store, info, rows = finished_run(run_dir)
     cfg, model = info.get("config") or {}, str(info.get("config", {}).get("model", "unknown"))
     run_hash = hashlib.sha256(f"{store.dir.resolve()}:{info.get('created')}".encode()).hexdigest()[:22]
     gen = GenerateConfig(temperature=cfg.get("temperature"), top_p=cfg.get("top_p"), max_tokens=cfg.get("max_tokens"),
@@ -105,21 +106,22 @@ def to_eval_log(run_dir: str | Path):
     spec = EvalSpec(
         eval_id=run_hash, run_id=str(info.get("run_id")), created=_iso(info.get("created")),
         task=f"clinqa/{cfg.get('dataset')}", task_id=run_hash, task_version=0,
-        task_display_name=f"{cfg.get('dataset')} ({cfg.get('strategy')})", task_args=cfg,
-        solver=f"clinqa/{cfg.get('strategy')}",
+        task_display_name=f"{cfg.get('dataset')} ({solver_name(cfg)})", task_args=cfg,
+        solver=f"clinqa/{solver_name(cfg)}",
         dataset=EvalDataset(name=str(cfg.get("dataset")), location=cfg.get("split"), samples=n,
                             sample_ids=[r["qid"] for r in rows], shuffled=False),
         model=model, model_generate_config=gen, model_args=info.get("model") or {},
         config=EvalConfig(limit=cfg.get("limit"), epochs=1, log_samples=True),
         packages={"clinqa": version("clinqa"), "inspect_ai": version("inspect_ai")},
-        metadata={"clinqa_run_dir": str(store.dir.resolve()), "exported_from": "clinqa bench"})
+        metadata={"clinqa_run_dir": str(store.dir.resolve()), "exported_from": "clinqa", "kind": run_kind(rows)})
+    kind = [m for m in kind_metrics(rows) if m.scorer is not None and m.name != m.scorer]
     results = EvalResults(total_samples=n, completed_samples=n, scores=[
-        EvalScore(name=name, scorer=name, scored_samples=len(vals), unscored_samples=n - len(vals),
-                  metrics={metric: EvalMetric(name=metric, value=mean), "stderr": EvalMetric(name="stderr", value=se)})
-        for name, (metric, mean, se, vals) in _summaries(rows).items()])
+        EvalScore(name=mean.name, scorer=mean.name, scored_samples=mean.n, unscored_samples=n - mean.n,
+                  metrics=_metrics(mean, [m for m in kind if m.scorer == mean.name]))
+        for mean in scorer_means(rows)])
     stats = EvalStats(started_at=_iso(info.get("created")), completed_at=_iso(max(r.get("finished") or 0 for r in rows)),
                       model_usage={model: ModelUsage(output_tokens=tokens, total_tokens=tokens)})
-    plan = EvalPlan(name="plan", steps=[EvalPlanStep(solver=f"clinqa/{cfg.get('strategy')}", params=cfg)], config=gen)
+    plan = EvalPlan(name="plan", steps=[EvalPlanStep(solver=f"clinqa/{solver_name(cfg)}", params=cfg)], config=gen)
     return EvalLog(version=2, status="success", eval=spec, plan=plan, results=results, stats=stats,
                    samples=[_sample(r, model) for r in rows])
 

@@ -1,10 +1,14 @@
 """lm-evaluation-harness result files, both ways, in the layout lm-eval 0.4's `EvaluationTracker` writes:
 
   <out>/<model_name_sanitized>/results_<date_id>.json           aggregated results + run config
-  <out>/<model_name_sanitized>/samples_<task>_<date_id>.jsonl   one line per question (doc_id, doc, target, arguments,
-                                                               resps, filtered_resps, filter, metrics, hashes, acc)
+  <out>/<model_name_sanitized>/samples_<task>_<date_id>.jsonl   one line per sample (doc_id, doc, target, arguments,
+                                                               resps, filtered_resps, filter, metrics, hashes, each
+                                                               metric's value; clinqa adds output and scores)
 with date_id = datetime.now().isoformat() with ":" -> "-", hashes = sha256 hex, `arguments` as
 {"gen_args_i": {"arg_j": ...}} and resps/filtered_resps stringified, exactly as lm-eval sanitizes them.
+The metrics are the run's kind's (`eval.summary.kind_metrics`): multiple choice `acc`; a rubric's HealthBench scores
+(`overall_score`, `theme:...`, `axis:...`) with their bootstrap interval as `_ci_low` / `_ci_high` beside
+`_stderr` ("N/A"), and `parse_rate`; long-form and custom runs `tokens` and each scorer's mean with its stderr.
 Export needs no lm-eval; import reads `samples_*.jsonl` of generation tasks as long-form answers.
 """
 
@@ -12,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from datetime import datetime
 from importlib.metadata import version
@@ -20,7 +23,9 @@ from pathlib import Path
 
 from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
-from clinqa.logs.common import bench_run, first_prompt
+from clinqa.eval.summary import Metric, kind_metrics, numeric, row_input, row_output, row_scores, row_target, run_kind
+from clinqa.logs.common import finished_run, first_prompt
+from clinqa.report import solver_name
 
 
 def _hash(s: str) -> str:                      # lm_eval.utils.hash_string
@@ -35,49 +40,100 @@ def _strs(x):                                  # lm_eval.utils.sanitize_list
     return [_strs(i) for i in x] if isinstance(x, (list, tuple)) else str(x)
 
 
-def _sample(row: dict, doc_id: int, filter_key: str, gen_kwargs: dict) -> dict:
-    meta = row.get("meta") or {}
-    doc = {"id": row["qid"], "question": meta.get("question"), "options": meta.get("options"), "answer": row["gold"],
-           "dataset": row["dataset"], "subject": row.get("subject")}
-    prompt = first_prompt(row)
-    texts = [s["text"] for s in row.get("samples") or []] or [f"({row['prediction']})" if row["prediction"] else ""]
-    acc = 1.0 if row["correct"] else 0.0
-    return {"doc_id": doc_id, "doc": doc, "target": str(row["gold"]),
+LMEVAL_NAMES = {"choice": "acc"}        # letter accuracy is lm-eval's `acc`; other scorers keep their names
+
+
+def _name(m: Metric) -> str:
+    return LMEVAL_NAMES.get(m.name, m.name)
+
+
+def _task_name(cfg: dict) -> str:
+    """clinqa_<task>_<solver>, a task named by files by their names only (fixture_tasks.py:mc20, not its path)."""
+    task = ":".join(Path(part).name for part in str(cfg.get("dataset")).split(":"))
+    return re.sub(r"\W", "_", f"clinqa_{task}_{solver_name(cfg)}")
+
+
+def _result_fields(metrics: list[Metric], filter_key: str) -> dict:
+    """`<metric>,<filter>` and `<metric>_stderr,<filter>` as lm-eval writes them ("N/A" where there is none), and a
+    bootstrap interval as `<metric>_ci_low,<filter>` / `<metric>_ci_high,<filter>`."""
+    out = {}
+    for m in metrics:
+        out[f"{_name(m)},{filter_key}"] = m.value
+        out[f"{_name(m)}_stderr,{filter_key}"] = m.stderr if m.stderr is not None else "N/A"
+        if m.interval is not None:
+            out[f"{_name(m)}_ci_low,{filter_key}"] = m.interval.low
+            out[f"{_name(m)}_ci_high,{filter_key}"] = m.interval.high
+    return out
+
+
+def _sample_metrics(row: dict, kind: str) -> dict:
+    """One sample's values of the run's metrics: each scorer's value (true/false as 1/0), a rubric's per-example
+    metrics (overall_score, theme:..., axis:...; none when a criterion's grade did not parse), tokens."""
+    out = {}
+    for name, s in row_scores(row).items():
+        meta = s.get("metadata") or {}
+        if "criteria_met" in meta:
+            out.update(meta.get("metrics") or {})
+        else:
+            out[LMEVAL_NAMES.get(name, name)] = numeric(s.get("value"))
+    if kind in ("longform", "custom"):
+        out["tokens"] = row.get("tokens") or 0
+    return out
+
+
+def _sample(row: dict, doc_id: int, filter_key: str, gen_kwargs: dict, kind: str) -> dict:
+    meta, given, output, target = row.get("meta") or {}, row_input(row), row_output(row), row_target(row)
+    question = (given if isinstance(given, str) else
+                next((m["content"] for m in reversed(given) if m["role"] == "user"), ""))
+    doc = {"id": row["qid"], "question": question, "messages": None if isinstance(given, str) else given,
+           "options": meta.get("options"), "answer": target, "dataset": row["dataset"], "subject": row.get("subject")}
+    target_text = (target if isinstance(target, str) else "" if target is None else
+                   json.dumps(target, ensure_ascii=False))
+    prompt = first_prompt(row) or (given if isinstance(given, str) else json.dumps(given, ensure_ascii=False))
+    texts = [s["text"] for s in row.get("samples") or []] or [output]
+    values = _sample_metrics(row, kind)
+    filtered = (row["prediction"] or "[invalid]") if kind == "mc" else output
+    return {"doc_id": doc_id, "doc": doc, "target": target_text,
             "arguments": {"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}},
-            "resps": _strs([texts]), "filtered_resps": _strs([row["prediction"] or "[invalid]"]),
-            "filter": filter_key, "metrics": ["acc"],
+            "resps": _strs([texts]), "filtered_resps": _strs([filtered]),
+            "filter": filter_key, "metrics": list(values),
             "doc_hash": _hash(json.dumps(doc, indent=2, default=str, ensure_ascii=False)),
-            "prompt_hash": _hash(prompt), "target_hash": _hash(str(row["gold"])), "acc": acc}
+            "prompt_hash": _hash(prompt), "target_hash": _hash(target_text), **values,
+            "output": output, "scores": row_scores(row)}
 
 
 def export_lmeval(run_dir: str | Path, out: str | Path | None = None) -> tuple[Path, Path]:
-    """Write results_*.json and samples_*.jsonl for the run; returns their paths (default out: <run>/lm-eval)."""
-    store, info, rows = bench_run(run_dir)
-    cfg = info.get("config") or {}
+    """Write results_*.json and samples_*.jsonl for a run of any task kind, with the metrics of its kind
+    (`eval.summary.kind_metrics`); returns their paths (default out: <run>/lm-eval)."""
+    store, info, rows = finished_run(run_dir)
+    cfg, kind = info.get("config") or {}, run_kind(rows)
     model = str(cfg.get("model", "unknown"))
-    task = re.sub(r"\W", "_", f"clinqa_{cfg.get('dataset')}_{cfg.get('strategy')}")
+    task = _task_name(cfg)
     filter_key = "majority_vote" if any((r.get("n_samples") or 1) > 1 for r in rows) else "none"
     gen_kwargs = {"temperature": cfg.get("temperature"), "top_p": cfg.get("top_p"),
                   "max_gen_toks": cfg.get("max_tokens"), "seed": cfg.get("seed")}
-    samples = [_sample(r, i, filter_key, gen_kwargs) for i, r in enumerate(rows)]
-    n, acc = len(rows), sum(s["acc"] for s in samples) / len(rows)
-    stderr = math.sqrt(acc * (1 - acc) / (n - 1)) if n > 1 else "N/A"      # lm-eval's mean_stderr (sample std)
+    samples = [_sample(r, i, filter_key, gen_kwargs, kind) for i, r in enumerate(rows)]
+    metrics = kind_metrics(rows)
+    higher = {_name(m): None if m.name == "tokens" else True for m in metrics}
+    n = len(rows)
     config = {"task": task, "dataset_path": f"clinqa:{cfg.get('dataset')}", "test_split": cfg.get("split"),
               "description": "", "doc_to_text": "clinqa prompt (see arguments)", "doc_to_target": "answer",
               "target_delimiter": " ", "fewshot_delimiter": "\n\n", "should_decontaminate": False,
-              "output_type": "multiple_choice" if cfg.get("strategy") == "loglik" else "generate_until",
-              "num_fewshot": cfg.get("k_shot"), "repeats": max(r.get("n_samples") or 1 for r in rows),
+              "output_type": "multiple_choice" if kind == "mc" and cfg.get("strategy") == "loglik" else
+              "generate_until", "num_fewshot": cfg.get("k_shot") if kind == "mc" else 0,
+              "repeats": max(r.get("n_samples") or 1 for r in rows),
               "generation_kwargs": gen_kwargs,
-              "metric_list": [{"metric": "acc", "aggregation": "mean", "higher_is_better": True}],
-              "metadata": {"version": 1.0, "clinqa": cfg, "clinqa_run_dir": str(store.dir.resolve())}}
+              "metric_list": [{"metric": name, "aggregation": "bootstrap" if m.interval else "mean",
+                               "higher_is_better": higher[name]} for m in metrics for name in [_name(m)]],
+              "metadata": {"version": 1.0, "clinqa": cfg, "clinqa_kind": kind,
+                           "clinqa_run_dir": str(store.dir.resolve())}}
     created = datetime.fromtimestamp(info.get("created") or 0)
     finished = max(r.get("finished") or 0 for r in rows)
     results = {
-        "results": {task: {"name": task, "alias": task, "sample_len": n, f"acc,{filter_key}": acc,
-                           f"acc_stderr,{filter_key}": stderr}},
+        "results": {task: {"name": task, "alias": task, "sample_len": n, **_result_fields(metrics, filter_key)}},
         "group_subtasks": {task: []}, "configs": {task: config}, "versions": {task: 1.0},
-        "n-shot": {task: cfg.get("k_shot") if cfg.get("k_shot") is not None else 0},
-        "higher_is_better": {task: {"acc": True}}, "n-samples": {task: {"original": n, "effective": n}},
+        "n-shot": {task: config["num_fewshot"] if config["num_fewshot"] is not None else 0},
+        "higher_is_better": {task: higher}, "n-samples": {task: {"original": n, "effective": n}},
         "config": {"model": model, "model_args": info.get("model") or {}, "batch_size": 1, "batch_sizes": [],
                    "device": None, "use_cache": str(store.path), "limit": cfg.get("limit"), "bootstrap_iters": 0,
                    "gen_kwargs": gen_kwargs, "random_seed": cfg.get("seed"), "numpy_seed": None, "torch_seed": None,
