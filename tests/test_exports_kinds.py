@@ -249,3 +249,13 @@ def test_one_report_of_runs_of_every_kind(runs, tmp_path):
     for kind in ("longform", "rubric", "custom"):
         assert f"{kind} run: {len(runs[kind].results())} samples" in page
     assert "Extracted letters beside the gold answers" in page
+
+
+def test_longform_references_reach_the_exports(tmp_path, scripted):
+    """A long-form sample's reference answers are stored with its result and exported as its target."""
+    from clinqa.eval.summary import row_target
+    task = str(ROOT / "tests" / "fixtures" / "tasks" / "longform20.jsonl")
+    store = run_eval(task, scripted(lambda r, i: "Rest."), EvalConfig(run_dir=str(tmp_path / "lf"), limit=2))
+    refs = {json.loads(line)["id"]: json.loads(line)["answer"]
+            for line in open(task, encoding="utf-8") if line.strip()}
+    assert {r["qid"]: row_target(r) for r in store.results()} == {r["qid"]: [refs[r["qid"]]] for r in store.results()}

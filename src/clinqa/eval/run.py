@@ -73,6 +73,8 @@ def _row(position: int, sample: Sample, out: Outcome, scores: dict, seconds: flo
         meta["input"] = sample.messages
     if out.completion:
         meta["completion"] = out.completion
+    if isinstance(sample.target, list) and all(isinstance(t, str) for t in sample.target):
+        meta["target"] = sample.target              # long-form reference answers
     return dict(qid=sample.id, position=position, dataset=sample.metadata.get("dataset"),
                 subject=sample.metadata.get("subject"), gold=sample.target if isinstance(sample.target, str) else None,
                 prediction=out.prediction if out.prediction is not None else (first.answer if first else None),
