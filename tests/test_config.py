@@ -58,13 +58,11 @@ def test_config_file_errors_name_the_file_and_key(tmp_path):
 
 
 def _built(tmp_path, text: str, cls=EvalConfig, name="run.yaml"):
-    """The config `bench --config FILE` would build, without running it (the command's own context)."""
-    from clinqa.config import build_config
+    """The config `bench --config FILE` would build, without running it."""
+    from clinqa.config import load_config
     cfg = tmp_path / name
     cfg.write_text(text)
-    cmd = get_command(app).commands["bench" if cls is EvalConfig else "answer"]
-    ctx = cmd.make_context("bench", ["--config", str(cfg)])
-    return build_config(cls, ctx, cfg)
+    return load_config(cls, {}, cfg)
 
 
 def test_config_file_values_yaml_reads_as_strings_are_converted(tmp_path):
