@@ -149,7 +149,8 @@ def test_sft_options_and_file_reach_sftconfig(tmp_path, tune_configs):
 
 def test_readme_tune_options_still_set_sftconfig(tmp_path, tune_configs):
     r = runner.invoke(app, ["tune", "--max-steps", "60", "--learning-rate", "1e-5", "--grad-accum", "2",
-                            "--max-length", "256", "--save-steps", "9", "--logging-steps", "3", "--full", "--no-packing"])
+                            "--max-length", "256", "--save-steps", "9", "--logging-steps", "3", "--full",
+                            "--no-packing"])
     assert r.exit_code == 0, r.output
     args = sft_config(tune_configs[0], tmp_path)
     assert (args.max_steps, args.learning_rate, args.gradient_accumulation_steps, args.max_length, args.save_steps,

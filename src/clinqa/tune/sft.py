@@ -18,11 +18,11 @@ DEFAULTS = {"max_steps": 100, "per_device_train_batch_size": 4, "gradient_accumu
 LEARNING_RATE = {True: 2e-4, False: 2e-5}             # by LoRA (True) or full fine-tuning (False)
 HELP = ("a field of TRL's SFTConfig as key=value (repeatable; values read as YAML), e.g. --sft warmup_steps=10 "
         "--sft lr_scheduler_type=cosine; clinqa's defaults: "
-        + ", ".join(f"{k}={v}" for k, v in DEFAULTS.items()) + ", learning_rate=2e-4 (LoRA) / 2e-5 (--full)")
+        + ", ".join(f"{k}={v}" for k, v in DEFAULTS.items()) + f", learning_rate={LEARNING_RATE[True]:g} (LoRA) / {LEARNING_RATE[False]:g} (--full)")
 # `clinqa tune`'s short options -> the SFTConfig field each sets
-SHORT_OPTIONS = {"max_steps": "max_steps", "learning_rate": "learning_rate", "batch_size": "per_device_train_batch_size",
-                 "grad_accum": "gradient_accumulation_steps", "max_length": "max_length", "save_steps": "save_steps",
-                 "logging_steps": "logging_steps", "seed": "seed"}
+SHORT_OPTIONS = {"max_steps": "max_steps", "learning_rate": "learning_rate", "max_length": "max_length",
+                 "batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+                 "save_steps": "save_steps", "logging_steps": "logging_steps", "seed": "seed"}
 # set from clinqa's own options: refused in `sft`
 OWNED = {"output_dir": "--output", "packing": "--packing/--no-packing", "report_to": "--report-to",
          "run_name": "--output (tune-<name>)", "use_cpu": "(on when no GPU)"}

@@ -142,7 +142,8 @@ def sft_config(cfg: TuneConfig, out: Path):
     import torch
     from trl import SFTConfig
     return SFTConfig(**cfg.sft, output_dir=str(out / "checkpoints"), packing=cfg.packing,
-                     report_to=trackers_for(cfg, out), run_name=f"tune-{out.name}", use_cpu=not torch.cuda.is_available())
+                     report_to=trackers_for(cfg, out), run_name=f"tune-{out.name}",
+                     use_cpu=not torch.cuda.is_available())
 
 
 def train(cfg: TuneConfig, callbacks=()) -> Path:
