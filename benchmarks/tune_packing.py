@@ -39,8 +39,9 @@ def main():
     for packing in (False, True):
         out = tempfile.mkdtemp(prefix="clinqa-pack-")
         cb = CountTokens()
-        cfg = TuneConfig(model=args.model, output_dir=out, max_steps=args.steps, total=400, batch_size=args.batch_size,
-                         max_length=args.max_length, packing=packing, save_steps=10_000, logging_steps=1)
+        cfg = TuneConfig(model=args.model, output_dir=out, total=400, packing=packing,
+                         sft=dict(max_steps=args.steps, per_device_train_batch_size=args.batch_size,
+                                  max_length=args.max_length, save_steps=10_000, logging_steps=1))
         t0 = time.perf_counter()
         train(cfg, callbacks=[cb])
         sec = time.perf_counter() - t0

@@ -62,9 +62,9 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="clinqa-tune-speed-"))
     clock = Clock()
-    cfg = TuneConfig(model=base_model(args.model, args.dtype), output_dir=str(out), max_steps=args.steps,
-                     batch_size=args.batch_size, max_length=args.max_length, save_steps=10 ** 6,
-                     logging_steps=max(1, args.steps // 5), data_dir=args.data_dir)
+    cfg = TuneConfig(model=base_model(args.model, args.dtype), output_dir=str(out), data_dir=args.data_dir,
+                     sft=dict(max_steps=args.steps, per_device_train_batch_size=args.batch_size,
+                              max_length=args.max_length, save_steps=10 ** 6, logging_steps=max(1, args.steps // 5)))
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()

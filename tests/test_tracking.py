@@ -61,9 +61,9 @@ def test_tune_reports_to_mlflow_file_store(tmp_path, tiny_model_dir, data_dir, m
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")     # MLflow 3 keeps its file store only on request
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "tune-test")
-    train(TuneConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "t"), max_steps=2, total=48, batch_size=2,
-                     max_length=96, save_steps=10, logging_steps=1, data_dir=str(data_dir), packing=False,
-                     report_to="mlflow"))
+    train(TuneConfig(model=str(tiny_model_dir), output_dir=str(tmp_path / "t"), total=48, data_dir=str(data_dir),
+                     packing=False, report_to="mlflow", sft=dict(max_steps=2, per_device_train_batch_size=2,
+                                                                 max_length=96, save_steps=10, logging_steps=1)))
     client = MlflowClient(uri)
     [run] = client.search_runs([client.get_experiment_by_name("tune-test").experiment_id])
     assert run.info.run_name == "tune-t" and run.info.status == "FINISHED"

@@ -70,11 +70,11 @@ class StopAt(TrainerCallback):
             raise KeyboardInterrupt
 
 
-def _cfg(out, model, data_dir, **kw):
+def _cfg(out, model, data_dir, sft=None, **kw):
     from clinqa.tune.train import TuneConfig
-    base = dict(model=str(model), output_dir=str(out), max_steps=6, total=48, batch_size=2, max_length=96,
-                save_steps=3, logging_steps=1, data_dir=str(data_dir), packing=False)
-    return TuneConfig(**{**base, **kw})
+    base = dict(model=str(model), output_dir=str(out), total=48, data_dir=str(data_dir), packing=False)
+    steps = dict(max_steps=6, per_device_train_batch_size=2, max_length=96, save_steps=3, logging_steps=1)
+    return TuneConfig(**{**base, **kw}, sft={**steps, **(sft or {})})
 
 
 def _weights(folder):
@@ -99,14 +99,15 @@ def test_resume_after_interrupt_gives_the_same_model(tmp_path, tiny_model_dir, d
 
 def test_packing_and_full_finetune_run(tmp_path, tiny_model_dir, data_dir):
     from clinqa.tune.train import train
-    out = train(_cfg(tmp_path / "p", tiny_model_dir, data_dir, packing=True, lora=False, max_steps=2, save_steps=10))
+    out = train(_cfg(tmp_path / "p", tiny_model_dir, data_dir, packing=True, lora=False,
+                     sft={"max_steps": 2, "save_steps": 10}))
     assert (out / "model.safetensors").is_file()
 
 
 def test_contamination_guard(tmp_path, tiny_model_dir, data_dir):
     from clinqa.eval import EvalConfig, run_eval
     from clinqa.tune.train import train
-    out = train(_cfg(tmp_path / "t", tiny_model_dir, data_dir, max_steps=1, save_steps=10))
+    out = train(_cfg(tmp_path / "t", tiny_model_dir, data_dir, sft={"max_steps": 1, "save_steps": 10}))
     trained = set(json.loads((out / "training_ids.json").read_text())["medqa"])
     cfg = EvalConfig(dataset="medqa", strategy="loglik", model=str(out), limit=20, data_dir=str(data_dir),
                       run_dir=str(tmp_path / "contaminated"))

@@ -1,8 +1,11 @@
-"""One config per command: each command's settings are one dataclass (e.g. `eval.EvalConfig`), built by keyword.
-The command's CLI options carry the same names and defaults (a test checks they agree), a `--config` YAML/JSON file
-may set any of them, and an option given on the command line wins over the file. A file's values are checked against
-the field's annotated type as the command line checks an option's: what YAML reads as a string ("1e-1", "3") is
-converted, what cannot be converted ("three") is refused in one line naming the file and the key."""
+"""One config per command: each command's settings are one dataclass (e.g. `eval.EvalConfig`), built by keyword. The
+dataclass is the one place its options live: a field's default is the option's default, its metadata holds the
+option's help and flags (`cli/options.py` makes the command's options from them), and `--config run.yaml` sets any
+field by name. `load_config` builds the dataclass for every command: defaults, then the file, then the options given
+on the command line. A file's values are checked against the field's annotated type as the command line checks an
+option's: what YAML reads as a string ("1e-1", "3") is converted, what cannot be converted ("three") is refused in one
+line naming the file and the field. A field whose metadata has a `check` (a function of the value, raising ValueError)
+has its values passed through it, from the file and from the command line alike."""
 
 from __future__ import annotations
 
@@ -41,15 +44,17 @@ def read_config_file(path: Path, fields: set[str]) -> dict:
     return data
 
 
-def _allowed(annotation: Any) -> tuple[set[type], bool]:
-    """The scalar types a field accepts and whether None is one of them (`int | None` -> ({int}, True))."""
+def allowed_types(annotation: Any) -> tuple[list, bool]:
+    """The types a field accepts and whether None is one of them (`int | None` -> ([int], True))."""
     args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or \
         typing.get_origin(annotation) is typing.Union else (annotation,)
-    return {a for a in args if a is not type(None)}, type(None) in args
+    return [a for a in args if a is not type(None)], type(None) in args
 
 
-def _convert(value: Any, kind: type) -> Any:
-    """`value` as `kind` (int, float, bool or str) the way the command line reads the option's text, or ValueError."""
+def _convert(value: Any, kind: Any) -> Any:
+    """`value` as `kind` the way the command line reads the option's text (int, float, bool, str; a dict or list
+    must be one), or ValueError; other types (enums, Literal) take the value as it is."""
+    container = typing.get_origin(kind) or kind
     if kind is bool:
         if isinstance(value, bool):
             return value
@@ -68,15 +73,17 @@ def _convert(value: Any, kind: type) -> Any:
     elif kind is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
+    elif container in (dict, list):
+        if isinstance(value, container):
+            return value
     else:
         return value
     raise ValueError(value)
 
 
-def coerce_value(path: Path, key: str, value: Any, annotation: Any) -> Any:
-    """A config file's value for one field, converted to the field's type; a DataError naming file and key if it
-    is not one."""
-    kinds, nullable = _allowed(annotation)
+def convert(value: Any, annotation: Any) -> Any:
+    """`value` converted to a field's annotated type; ValueError saying what it is not."""
+    kinds, nullable = allowed_types(annotation)
     if value is None and nullable:
         return None
     for kind in kinds:
@@ -84,19 +91,34 @@ def coerce_value(path: Path, key: str, value: Any, annotation: Any) -> Any:
             return _convert(value, kind)
         except ValueError:
             continue
-    names = " or ".join(k.__name__ for k in kinds) + (" or null" if nullable else "")
-    raise DataError(path, f"{value!r} is not a valid {names}", field=key)
+    names = " or ".join(getattr(typing.get_origin(k) or k, "__name__", str(k)) for k in kinds)
+    raise ValueError(f"{value!r} is not a valid {names}{' or null' if nullable else ''}")
 
 
-def build_config(cls: type[C], ctx, config_file: Path | None = None) -> C:
-    """`cls(**values)` from the command's options: a config file's values replace defaults, explicit options win."""
-    fields = {f.name for f in dataclasses.fields(cls)}
+def load_config(cls: type[C], given: dict[str, Any], config_file: Path | None = None) -> C:
+    """`cls(**values)`: the dataclass's defaults, replaced by a config file's values (checked and converted), replaced
+    by `given` (the options given on the command line). A mapping field takes both, key by key, the command line's
+    keys winning. A bad value is a ValueError naming the file (or the option) and the field."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
-    values = {k: v for k, v in ctx.params.items() if k in fields}
+    values: dict[str, Any] = {}
     if config_file is not None:
         path = Path(config_file)
-        for key, value in read_config_file(path, fields).items():
-            source = ctx.get_parameter_source(key)      # typer vendors click: compare the enum by name
-            if source is None or source.name in ("DEFAULT", "DEFAULT_MAP") or key not in ctx.params:
-                values[key] = coerce_value(path, key, value, hints[key])
+        for key, value in read_config_file(path, set(fields)).items():
+            try:
+                values[key] = _checked(fields[key], convert(value, hints[key]))
+            except ValueError as e:
+                raise DataError(path, str(e), field=key) from None
+    for key, value in given.items():
+        try:
+            value = _checked(fields[key], value)
+        except ValueError as e:
+            raise ValueError(f"--{key.replace('_', '-')}: {e}") from None
+        both_mappings = isinstance(value, dict) and isinstance(values.get(key), dict)
+        values[key] = {**values[key], **value} if both_mappings else value
     return cls(**values)
+
+
+def _checked(field: dataclasses.Field, value: Any) -> Any:
+    check = field.metadata.get("check")
+    return check(value) if check else value

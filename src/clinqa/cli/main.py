@@ -4,6 +4,7 @@ the Python API; `main` is the console entry point."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import warnings
@@ -15,15 +16,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from clinqa.cli.common import console, err, fail, interrupted
+from clinqa.cli.options import config_options
 from clinqa.cli.export import export_app
 from clinqa.cli.judge import judge_app
 from clinqa.cli.rate import rate_app
 from clinqa.cli.run_plan import run_cmd
 from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
+from clinqa.eval import EvalConfig
 from clinqa.extras import message
+from clinqa.longform.answer import AnswerConfig
 from clinqa.report import rows_of
 from clinqa.results_view import parse_rate_line, results_table
+from clinqa.tune.sft import SHORT_OPTIONS
+from clinqa.tune.train import TuneConfig
 from clinqa.cli.terminal import hide_flag_types
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
@@ -57,54 +63,17 @@ def ask(question: str = typer.Argument(..., help="a consumer health question"),
 
 
 @app.command()
-def bench(ctx: typer.Context,
-          dataset: str = typer.Option("medqa", "--task", "--dataset", help="a task (`clinqa tasks list`), "
-                                      "path/to/file.py:task, module:task, or hf:<id>"),
-          split: Optional[str] = typer.Option(None, help="default: the task's evaluation split"),
-          strategy: str = typer.Option("cot", help="fewshot, cot, sc, er, loglik, knn, shuffle"),
-          model: str = typer.Option("smollm2-135m-instruct"),
-          limit: Optional[int] = typer.Option(None, help="evaluate the first N questions of the run's order; a larger N "
-                                              "later extends the same run"),
-          order: str = typer.Option("random", help="question order: random (seeded by --seed) or id; never file order"),
-          protocol: str = typer.Option("medpalm2", help="prompts: medpalm2 (the paper's), lm-eval (lm-evaluation-harness "
-                                       "0.4 tasks), simple-evals (zero-shot, OpenAI simple-evals / inspect_evals)"),
-          k_shot: Optional[int] = typer.Option(None, help="exemplars (default: the task's, e.g. 5; PubMedQA 3; MMLU CoT 6)"),
-          n_samples: int = typer.Option(11, help="SC paths / ER stage-1 paths / shuffle permutations"),
-          n_refine: int = typer.Option(33, help="ER stage-2 refinements"),
-          temperature: float = typer.Option(0.7, help="sampling temperature (the paper states none; 0.7 default)"),
-          top_p: float = typer.Option(1.0), max_tokens: int = typer.Option(256), seed: int = typer.Option(1234),
-          exemplars: Optional[str] = typer.Option(None, help="JSONL of exemplars (question, options, answer, explanation)"),
-          chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template",
-                                                       help="default: the protocol's choice, else the model's template"),
-          er_with_answers: bool = typer.Option(False, "--er-with-answers/--er-without-answers",
-                                               help="ER stage 2 shows stage-1 reasonings with their answer statements "
-                                               "(default: without, as the paper prints them)"),
-          adaptive: bool = typer.Option(False, help="SC/ER: sample in batches and stop once the vote is settled"),
-          adaptive_batch: int = typer.Option(4, help="samples drawn per batch in adaptive mode"),
-          stop_rule: str = typer.Option("beta", help="adaptive stopping: beta (Adaptive-Consistency) or certain"),
-          confidence: float = typer.Option(0.95, help="beta rule: stop when P(leader is the majority) >= this"),
-          dtype: str = typer.Option("auto", help="hf backend weights: auto (float32 on CPU; on GPUs bfloat16 and "
-                                    "device_map=auto over all GPUs), bfloat16, float16, float32"),
-          concurrency: Optional[int] = typer.Option(None, help="questions in flight at once; their requests reach the "
-                                                    "model in batches (default: the backend's: hf 16 on GPUs, 1 on CPUs; vllm 64; "
-                                                    "llamacpp 1); results do not depend on it"),
-          exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
-          grader: Optional[str] = typer.Option(None, help="rubric tasks (healthbench): the grading model (default: "
-                                               "--model)"),
-          data_dir: Optional[str] = typer.Option(None), run_dir: Optional[str] = typer.Option(None),
-          config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options (by their config names, "
-                                                "e.g. n_samples); options given on the command line win"),
+@config_options(EvalConfig)
+def bench(cfg: EvalConfig,
           report_to: str = typer.Option("none", help="also log metrics and config to mlflow, wandb, tensorboard "
                                         "(comma-separated) or none"),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
     """Evaluate a model on a multiple-choice task. Re-running the same command resumes an interrupted run; a larger
     --limit extends it."""
-    from clinqa.config import build_config
-    from clinqa.eval import EvalConfig, run_eval
+    from clinqa.eval import run_eval
     from clinqa.report import print_metrics
     from clinqa.tracking import parse_report_to
     try:
-        cfg = build_config(EvalConfig, ctx, config)
         cfg.validate()
         parse_report_to(report_to)
         from clinqa.tasks import get_task
@@ -194,33 +163,13 @@ def compare(run_a: Path, run_b: Path):
 
 
 @app.command()
-def answer(ctx: typer.Context,
-           dataset: str = typer.Option("liveqa", "--task", "--dataset", help="a long-form task (`clinqa tasks list`: "
-                                       "liveqa, medicationqa, healthsearchqa, multimedqa140, adversarial_general, ...), "
-                                       "equitymedqa:<subset>, path/to/file.py:task, or a .csv/.jsonl of questions"),
-           model: str = typer.Option("smollm2-135m-instruct"),
-           source: Optional[str] = typer.Option(None, help="name of this answer source in studies (default: model)"),
-           limit: Optional[int] = typer.Option(None), max_tokens: int = typer.Option(384),
-           temperature: float = typer.Option(0.0, help="0 = greedy, as the paper's long-form answers"),
-           seed: int = typer.Option(1234),
-           debias: Optional[bool] = typer.Option(None, "--debias/--no-debias",
-                                                 help="bias instruction (default: on for adversarial/equity sets)"),
-           chat_template: Optional[bool] = typer.Option(None, "--chat-template/--no-chat-template"),
-           split: Optional[str] = typer.Option(None, help="default: the task's evaluation split"),
-           data_dir: Optional[str] = typer.Option(None), run_dir: str = typer.Option("runs/answers"),
-           concurrency: Optional[int] = typer.Option(None, help="questions in flight at once, their requests batched "
-                                                     "(default: the backend's); results do not depend on it"),
-           config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options; the command line wins")):
+@config_options(AnswerConfig)
+def answer(cfg: AnswerConfig):
     """Generate long-form answers with the paper's prompt into a resumable store (with full provenance). The same
     source with different options is refused."""
-    from clinqa.config import build_config
-    from clinqa.longform.answer import AnswerConfig, run_answers
-    try:
-        cfg = build_config(AnswerConfig, ctx, config)
-    except (ValueError, DataError) as e:
-        fail(str(e))
+    from clinqa.longform.answer import run_answers
     from clinqa.progress import RunProgress
-    with RunProgress(err, f"answers {dataset}", describe=lambda i: str(i.get("qid", ""))) as bar:
+    with RunProgress(err, f"answers {cfg.dataset}", describe=lambda i: str(i.get("qid", ""))) as bar:
         try:
             store = run_answers(cfg, progress=bar)
         except KeyboardInterrupt:
@@ -229,8 +178,9 @@ def answer(ctx: typer.Context,
         except (DataError, ValueError) as e:
             bar.stop()
             fail(str(e))
-    rows = store.answers(source or model)
-    console.print(f"{len(rows)} answers from {source or model} in {store.path}", markup=False, soft_wrap=True)
+    source = cfg.source or cfg.model
+    rows = store.answers(source)
+    console.print(f"{len(rows)} answers from {source} in {store.path}", markup=False, soft_wrap=True)
     for r in rows[:3]:
         console.print(f"[bold]{r['qid']}[/] {r['question'][:100]}\n  -> {r['text'][:300]}")
 
@@ -347,29 +297,27 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
 
 
 @app.command()
-def tune(recipe: str = typer.Option("multimedqa", help="built-in recipe name or a recipe JSON file"),
-         model: str = typer.Option("gemma3-270m", help="base model: gemma3-270m, a path or a hub id"),
-         output: Path = typer.Option(Path("runs/tune"), "--output", help="output directory (resumes if it has checkpoints)"),
-         max_steps: int = typer.Option(100), total: Optional[int] = typer.Option(None, help="examples to sample"),
-         lora: bool = typer.Option(True, "--lora/--full", help="LoRA adapters (default) or full fine-tuning"),
-         lora_r: int = typer.Option(8), lora_alpha: int = typer.Option(16),
-         lora_targets: str = typer.Option("q_proj,k_proj,v_proj,o_proj"),
-         learning_rate: Optional[float] = typer.Option(None, help="default 2e-4 (LoRA) / 2e-5 (full)"),
-         batch_size: int = typer.Option(4), grad_accum: int = typer.Option(1), max_length: int = typer.Option(512),
-         packing: bool = typer.Option(True, "--packing/--no-packing"), save_steps: int = typer.Option(25),
-         logging_steps: int = typer.Option(5), seed: int = typer.Option(0), data_dir: Optional[str] = typer.Option(None),
-         report_to: str = typer.Option("none", help="mlflow, wandb, tensorboard (comma list) or none; offline by "
-                                       "default (MLflow: sqlite store beside --output; W&B: offline mode)")):
+@config_options(TuneConfig)
+def tune(cfg: TuneConfig,
+         max_steps: Optional[int] = typer.Option(None, help="= --sft max_steps=N"),
+         learning_rate: Optional[float] = typer.Option(None, help="= --sft learning_rate=X"),
+         batch_size: Optional[int] = typer.Option(None, help="= --sft per_device_train_batch_size=N"),
+         grad_accum: Optional[int] = typer.Option(None, help="= --sft gradient_accumulation_steps=N"),
+         max_length: Optional[int] = typer.Option(None, help="= --sft max_length=N"),
+         save_steps: Optional[int] = typer.Option(None, help="= --sft save_steps=N"),
+         logging_steps: Optional[int] = typer.Option(None, help="= --sft logging_steps=N"),
+         seed: Optional[int] = typer.Option(None, help="= --sft seed=N (and data_seed)")):
     """Instruction-tune a base model on a weighted mixture (TRL SFT + PEFT LoRA); resumable; merged model saved."""
-    from clinqa.tune.train import TuneConfig, train
-    cfg = TuneConfig(model, recipe, str(output), max_steps, total, lora, lora_r, lora_alpha, lora_targets, learning_rate,
-                     batch_size, grad_accum, max_length, packing, save_steps, logging_steps, seed, data_dir,
-                     report_to=report_to)
+    from clinqa.tune.train import train
+    short = dict(max_steps=max_steps, learning_rate=learning_rate, batch_size=batch_size, grad_accum=grad_accum,
+                 max_length=max_length, save_steps=save_steps, logging_steps=logging_steps, seed=seed)
+    given = {SHORT_OPTIONS[k]: v for k, v in short.items() if v is not None}
+    cfg = dataclasses.replace(cfg, sft={**cfg.sft, **given, **({"data_seed": seed} if seed is not None else {})})
     try:
         logging.basicConfig(level=logging.INFO, format="%(message)s")   # the mixture and resume lines
         out = train(cfg)
     except KeyboardInterrupt:
-        fail(f"interrupted; checkpoints are in {output}/checkpoints. Re-run the same command to resume.", 130)
+        fail(f"interrupted; checkpoints are in {cfg.output_dir}/checkpoints. Re-run the same command to resume.", 130)
     except (DataError, ValueError) as e:
         fail(str(e))
     console.print(f"tuned model: {out}  (use it with --model {out}; loss curve: {out}/loss.png)", markup=False,

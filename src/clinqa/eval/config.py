@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from clinqa.models.resolve import DTYPES, check_capabilities
@@ -25,35 +25,59 @@ from clinqa.strategies.adaptive import AdaptiveRule
 
 @dataclass
 class EvalConfig:
-    """The settings of one run: `clinqa bench` and `run_eval` (every option of the command is one field here)."""
+    """The settings of one run: `clinqa bench` and `run_eval`. Every option of the command is one field here, its help
+    in the field's metadata (`cli/options.py` makes the options)."""
 
-    dataset: str = "medqa"
-    split: str | None = None
-    strategy: str = "cot"
-    model: str = "smollm2-135m-instruct"
-    dtype: str = "auto"                # hf backend weights: auto (float32 on CPU, bfloat16 on GPUs), bfloat16, float16, float32
-    limit: int | None = None
-    order: str = "random"              # question order: "random" (seeded by `seed`) or "id"; --limit takes a prefix
-    protocol: str = "medpalm2"         # prompt protocol: medpalm2 (the paper's), lm-eval, simple-evals
-    k_shot: int | None = None
-    n_samples: int = 11
-    n_refine: int = 33
-    temperature: float = 0.7
-    top_p: float = 1.0
-    max_tokens: int = 256
-    seed: int = 1234
-    exemplars: str | None = None       # a JSONL file of exemplars, replacing the default pool
-    chat_template: bool | None = None
-    er_with_answers: bool = False      # ER stage 2 shows stage-1 reasonings with their answer statements
-    adaptive: bool = False             # SC/ER: draw in batches and stop early (see strategies/adaptive.py)
-    adaptive_batch: int = 4
-    stop_rule: str = "beta"
-    confidence: float = 0.95
-    data_dir: str | None = None
-    run_dir: str | None = None
-    concurrency: int | None = None     # questions in flight, their requests batched (None: the backend's default)
-    exclude_trained: str | None = None # a tuned model dir (or its training_ids.json): skip the questions it trained on
-    grader: str | None = None          # rubric tasks (HealthBench): the grading model (default: --model)
+    dataset: str = field(default="medqa", metadata={"flags": ("--task", "--dataset"), "help": "a task (`clinqa tasks "
+                         "list`), path/to/file.py:task, module:task, or hf:<id>"})
+    split: str | None = field(default=None, metadata={"help": "default: the task's evaluation split"})
+    strategy: str = field(default="cot", metadata={"help": "fewshot, cot, sc, er, loglik, knn, shuffle"})
+    model: str = field(default="smollm2-135m-instruct", metadata={"help": "model name, path, hub id or "
+                       "<backend>:<model> (openai:<model>@<url>, vllm:..., llamacpp:...)"})
+    dtype: str = field(default="auto", metadata={"help": "hf backend weights: auto (float32 on CPU; on GPUs bfloat16 "
+                       "and device_map=auto over all GPUs), bfloat16, float16, float32"})
+    limit: int | None = field(default=None, metadata={"help": "evaluate the first N questions of the run's order; a "
+                              "larger N later extends the same run"})
+    order: str = field(default="random", metadata={"help": "question order: random (seeded by --seed) or id; never "
+                       "file order"})
+    protocol: str = field(default="medpalm2", metadata={"help": "prompts: medpalm2 (the paper's), lm-eval "
+                          "(lm-evaluation-harness 0.4 tasks), simple-evals (zero-shot, OpenAI simple-evals / "
+                          "inspect_evals)"})
+    k_shot: int | None = field(default=None, metadata={"help": "exemplars (default: the task's, e.g. 5; PubMedQA 3; "
+                               "MMLU CoT 6)"})
+    n_samples: int = field(default=11, metadata={"help": "SC paths / ER stage-1 paths / shuffle permutations"})
+    n_refine: int = field(default=33, metadata={"help": "ER stage-2 refinements"})
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature (the paper states none; 0.7 "
+                               "default)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling: keep the top tokens of this total "
+                         "probability"})
+    max_tokens: int = field(default=256, metadata={"help": "new tokens per generation"})
+    seed: int = field(default=1234, metadata={"help": "seeds the question order and every sampled generation"})
+    exemplars: str | None = field(default=None, metadata={"help": "JSONL of exemplars (question, options, answer, "
+                                  "explanation), replacing the default pool"})
+    chat_template: bool | None = field(default=None, metadata={"help": "default: the protocol's choice, else the "
+                                       "model's template"})
+    er_with_answers: bool = field(default=False, metadata={"flags": ("--er-with-answers/--er-without-answers",),
+                                  "help": "ER stage 2 shows stage-1 reasonings with their answer statements "
+                                  "(default: without, as the paper prints them)"})
+    adaptive: bool = field(default=False, metadata={"help": "SC/ER: sample in batches and stop once the vote is "
+                           "settled (strategies/adaptive.py)"})
+    adaptive_batch: int = field(default=4, metadata={"help": "samples drawn per batch in adaptive mode"})
+    stop_rule: str = field(default="beta", metadata={"help": "adaptive stopping: beta (Adaptive-Consistency) or "
+                           "certain"})
+    confidence: float = field(default=0.95, metadata={"help": "beta rule: stop when P(leader is the majority) >= "
+                              "this"})
+    data_dir: str | None = field(default=None, metadata={"help": "the data root (default: $CLINQA_DATA or "
+                                 "../shared/data)"})
+    run_dir: str | None = field(default=None, metadata={"help": "the run's directory (default: one named by the "
+                                "run's configuration under --runs-root)"})
+    concurrency: int | None = field(default=None, metadata={"help": "questions in flight at once; their requests "
+                                    "reach the model in batches (default: the backend's: hf 16 on GPUs, 1 on CPUs; "
+                                    "vllm 64; llamacpp 1); results do not depend on it"})
+    exclude_trained: str | None = field(default=None, metadata={"help": "a `clinqa tune` output dir (or its "
+                                        "training_ids.json): skip the questions it trained on"})
+    grader: str | None = field(default=None, metadata={"help": "rubric tasks (healthbench): the grading model "
+                               "(default: --model)"})
 
     def identity(self) -> dict:
         """The fields that define a run's results (not where it is stored or read from)."""

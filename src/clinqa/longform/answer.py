@@ -7,7 +7,7 @@ every answer is stored with its provenance (model, prompt, parameters, seed, tim
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -24,19 +24,28 @@ from clinqa.tasks import Task, get_task
 
 @dataclass
 class AnswerConfig:
-    dataset: str = "liveqa"             # a long-form task (`clinqa tasks list`), equitymedqa:<s>, or a question file
-    split: str | None = None
-    model: str = "smollm2-135m-instruct"
-    source: str | None = None           # name of this answer source in studies (default: the model name)
-    limit: int | None = None
-    max_tokens: int = 384
-    temperature: float = 0.0
-    seed: int = 1234
-    debias: bool | None = None          # None: the task's default (on for adversarial / equity sets)
-    chat_template: bool | None = None
-    data_dir: str | None = None
-    run_dir: str = "runs/answers"
-    concurrency: int | None = None      # questions in flight, their requests batched (None: the backend's default)
+    dataset: str = field(default="liveqa", metadata={"flags": ("--task", "--dataset"), "help": "a long-form task "
+                         "(`clinqa tasks list`: liveqa, medicationqa, healthsearchqa, multimedqa140, "
+                         "adversarial_general, ...), equitymedqa:<subset>, path/to/file.py:task, or a .csv/.jsonl of "
+                         "questions"})
+    split: str | None = field(default=None, metadata={"help": "default: the task's evaluation split"})
+    model: str = field(default="smollm2-135m-instruct", metadata={"help": "model name, path, hub id or "
+                       "<backend>:<model>"})
+    source: str | None = field(default=None, metadata={"help": "name of this answer source in studies (default: "
+                               "the model name)"})
+    limit: int | None = field(default=None, metadata={"help": "answer the first N questions; a larger N later "
+                              "extends the same source"})
+    max_tokens: int = field(default=384, metadata={"help": "new tokens per answer"})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy, as the paper's long-form answers"})
+    seed: int = field(default=1234, metadata={"help": "seeds sampled answers"})
+    debias: bool | None = field(default=None, metadata={"help": "bias instruction (default: on for adversarial/"
+                                "equity sets)"})
+    chat_template: bool | None = field(default=None, metadata={"help": "default: the model's template"})
+    data_dir: str | None = field(default=None, metadata={"help": "the data root (default: $CLINQA_DATA or "
+                                 "../shared/data)"})
+    run_dir: str = field(default="runs/answers", metadata={"help": "the answer store's directory"})
+    concurrency: int | None = field(default=None, metadata={"help": "questions in flight at once, their requests "
+                                    "batched (default: the backend's); results do not depend on it"})
 
     def identity(self) -> dict:
         d = asdict(self)

@@ -19,36 +19,42 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from clinqa.tune.format import to_example
 from clinqa.tune.mixture import Recipe, build_mixture, save_mixture
+from clinqa.tune.sft import HELP as SFT_HELP, check_overrides, resolved
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TuneConfig:
-    model: str = "gemma3-270m"
-    recipe: str = "multimedqa"
-    output_dir: str = "runs/tune"
-    max_steps: int = 100
-    total: int | None = None            # override the recipe's number of examples
-    lora: bool = True                   # False: full fine-tuning
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_targets: str = "q_proj,k_proj,v_proj,o_proj"
-    learning_rate: float | None = None  # default 2e-4 with LoRA, 2e-5 full
-    batch_size: int = 4
-    grad_accum: int = 1
-    max_length: int = 512
-    packing: bool = True
-    save_steps: int = 25
-    logging_steps: int = 5
-    seed: int = 0
-    data_dir: str | None = None
-    report_to: str = "none"            # mlflow, wandb, tensorboard (comma list) or none: TRL/transformers' report_to
+    """The settings of `clinqa tune` that are clinqa's own (mixture, base model, LoRA, packing, output); TRL's
+    SFTConfig fields (steps, batch, learning rate, schedule, ...) are in `sft`, over clinqa's defaults for them."""
+
+    model: str = field(default="gemma3-270m", metadata={"help": "base model: gemma3-270m, a path or a hub id"})
+    recipe: str = field(default="multimedqa", metadata={"help": "built-in recipe name or a recipe JSON file"})
+    output_dir: str = field(default="runs/tune", metadata={"flags": ("--output",), "help": "output directory "
+                            "(resumes if it has checkpoints)"})
+    total: int | None = field(default=None, metadata={"help": "examples to sample (default: the recipe's)"})
+    lora: bool = field(default=True, metadata={"flags": ("--lora/--full",), "help": "LoRA adapters (default) or "
+                       "full fine-tuning"})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (scale alpha/r)"})
+    lora_targets: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "modules LoRA adapts "
+                              "(comma list)"})
+    packing: bool = field(default=True, metadata={"help": "pack examples into max_length blocks"})
+    data_dir: str | None = field(default=None, metadata={"help": "the data root (default: $CLINQA_DATA or "
+                                 "../shared/data)"})
+    report_to: str = field(default="none", metadata={"help": "mlflow, wandb, tensorboard (comma list) or none; "
+                           "offline by default (MLflow: sqlite store beside --output; W&B: offline mode)"})
+    sft: dict[str, Any] = field(default_factory=dict, metadata={"check": check_overrides, "help": SFT_HELP})
+
+    def __post_init__(self):
+        self.sft = resolved(self.sft, self.lora)
 
 
 def load_base(name: str):
@@ -114,7 +120,7 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def process_summary(trainer, cfg: TuneConfig) -> str:
+def process_summary(trainer) -> str:
     """This process's line: rank, world size, backend, effective batch, steps, trainable-weight checksum."""
     import torch
     import torch.distributed as dist
@@ -124,18 +130,27 @@ def process_summary(trainer, cfg: TuneConfig) -> str:
     params = [p for p in trainer.model.parameters() if p.requires_grad]
     sharded = any(type(p.data).__name__ == "DTensor" for p in params)
     checksum = sum(float(p.detach().double().abs().sum()) for p in params)
+    batch, accum = trainer.args.per_device_train_batch_size, trainer.args.gradient_accumulation_steps
     mode = str(getattr(trainer.accelerator.distributed_type, "value", trainer.accelerator.distributed_type))
-    return (f"process {rank} of {world} ({mode}, backend {backend}{', sharded weights' if sharded else ''}): effective batch {cfg.batch_size} x {cfg.grad_accum} x "
-            f"{world} = {cfg.batch_size * cfg.grad_accum * world}, {trainer.state.global_step} steps, trainable "
+    return (f"process {rank} of {world} ({mode}, backend {backend}{', sharded weights' if sharded else ''}): effective batch {batch} x {accum} x "
+            f"{world} = {batch * accum * world}, {trainer.state.global_step} steps, trainable "
             f"weights checksum {checksum:.6f}")
+
+
+def sft_config(cfg: TuneConfig, out: Path):
+    """TRL's SFTConfig for a run: cfg.sft (clinqa's defaults and the overrides), with what clinqa's own options set."""
+    import torch
+    from trl import SFTConfig
+    return SFTConfig(**cfg.sft, output_dir=str(out / "checkpoints"), packing=cfg.packing,
+                     report_to=trackers_for(cfg, out), run_name=f"tune-{out.name}",
+                     use_cpu=not torch.cuda.is_available())
 
 
 def train(cfg: TuneConfig, callbacks=()) -> Path:
     from clinqa.extras import require
     require("tune", "clinqa tune")
-    import torch
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     out = Path(cfg.output_dir)
     main = is_main_process()
@@ -159,20 +174,14 @@ def train(cfg: TuneConfig, callbacks=()) -> Path:
         from peft import LoraConfig
         peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
                                  target_modules=cfg.lora_targets.split(","))
-    args = SFTConfig(
-        output_dir=str(out / "checkpoints"), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate or (2e-4 if cfg.lora else 2e-5),
-        logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=3, packing=cfg.packing,
-        max_length=cfg.max_length, seed=cfg.seed, data_seed=cfg.seed, report_to=trackers_for(cfg, out),
-        run_name=f"tune-{out.name}",
-        use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0, disable_tqdm=False)
+    args = sft_config(cfg, out)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok, peft_config=peft_config,
                          callbacks=list(callbacks))
     resume = last_checkpoint(out / "checkpoints")
     if resume:
         log.info(f"resuming from {resume}")
     trainer.train(resume_from_checkpoint=resume)
-    log.info(process_summary(trainer, cfg))
+    log.info(process_summary(trainer))
     if not trainer.is_world_process_zero():
         return out
     save_loss_curve(trainer.state.log_history, out)
