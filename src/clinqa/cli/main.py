@@ -23,7 +23,7 @@ from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
 from clinqa.extras import message
 from clinqa.report import is_choice_run, rows_of
-from clinqa.results_view import is_rubric_run, parse_rate_line, results_table
+from clinqa.results_view import is_graded_run, parse_rate_line, results_table
 from clinqa.cli.terminal import hide_flag_types
 
 app = typer.Typer(help="clinqa: build, run and judge medical question-answering LLMs (Med-PaLM 2 style).",
@@ -89,8 +89,8 @@ def bench(ctx: typer.Context,
                                                     "model in batches (default: the backend's: hf 16 on GPUs, 1 on CPUs; vllm 64; "
                                                     "llamacpp 1); results do not depend on it"),
           exclude_trained: Optional[str] = typer.Option(None, help="a `clinqa tune` output dir: skip its training questions"),
-          grader: Optional[str] = typer.Option(None, help="rubric tasks (healthbench): the grading model (default: "
-                                               "--model)"),
+          grader: Optional[str] = typer.Option(None, help="graded tasks (healthbench, kqa): the grading model "
+                                               "(default: --model)"),
           data_dir: Optional[str] = typer.Option(None), run_dir: Optional[str] = typer.Option(None),
           config: Optional[Path] = typer.Option(None, help="YAML/JSON file of these options (by their config names, "
                                                 "e.g. n_samples); options given on the command line win"),
@@ -130,7 +130,7 @@ def bench(ctx: typer.Context,
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
             fail(str(e))
-    if kind == "rubric":
+    if is_graded_run(rows_of(store)):
         console.print(results_table(store))
         console.print(parse_rate_line(store))
     else:
@@ -155,9 +155,9 @@ def report(runs: List[Path] = typer.Argument(..., help="run directories from `cl
         stores = [Store.open_existing(r) for r in runs]
     except (FileNotFoundError, DataError) as e:
         fail(str(e))
-    rubric = [s for s in stores if is_rubric_run(rows_of(s))]
+    rubric = [s for s in stores if is_graded_run(rows_of(s))]
     if table:
-        for s in rubric:                    # HealthBench-style runs: scores by theme and axis
+        for s in rubric:                    # graded runs: HealthBench's scores, K-QA's metrics
             console.print(results_table(s))
             console.print(parse_rate_line(s))
         if len(rubric) < len(stores):
