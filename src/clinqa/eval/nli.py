@@ -1,5 +1,5 @@
 """The NLI judge and its scorer: does a long-form answer entail each gold statement, contradict it, or neither?
-`NLIStatementScorer` is the scorer of tasks of kind "statements" (K-QA: must-have and nice-to-have statements written
+`NLIStatementScorer` is the scorer of tasks of kind "nli" (K-QA: must-have and nice-to-have statements written
 by physicians), beside HealthBench's rubric grader (`eval.healthbench`); K-QA's metrics over a run's scores are in
 `clinqa.analysis.kqa`.
 

@@ -38,4 +38,4 @@ def default_scorers(task: Task, cfg: EvalConfig) -> list:
     if task.scorer is not None:
         return list(task.scorer) if isinstance(task.scorer, (list, tuple)) else [task.scorer]
     return {"mc": [ChoiceScorer()], "rubric": [HealthBenchScorer()],
-            "statements": [NLIStatementScorer()]}.get(task.kind, [])
+            "nli": [NLIStatementScorer()]}.get(task.kind, [])

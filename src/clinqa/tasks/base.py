@@ -31,7 +31,7 @@ class LMEvalFormat:
 class Task:
     name: str
     kind: str                                   # "mc" (accuracy), "longform" (answers to be rated), "rubric"
-                                                # (HealthBench), "statements" (NLI against gold statements: K-QA)
+                                                # (HealthBench), "nli" (judged against gold statements: K-QA)
     loader: Loader
     splits: dict[str, int]                      # split -> expected record count (0: not checked)
     default_split: str = "test"
