@@ -7,16 +7,16 @@ from __future__ import annotations
 from rich.table import Table
 
 from clinqa.analysis.kqa import KQAScore, kqa_scores, run_verdicts
-from clinqa.eval.healthbench import healthbench_metrics, parse_rate
+from clinqa.eval.healthbench import HealthBenchScorer, healthbench_metrics, parse_rate
 from clinqa.eval.nli import NAME as NLI
 from clinqa.eval.store import Store
 from clinqa.report import label, metrics_table, rows_of
 
 
 def _graded_by(rows: list[dict]) -> str | None:
-    """The grading scorer of a run's results (healthbench, nli), None for other runs."""
+    """The grading scorer of a run's results (HealthBench's, the NLI judge's), None for other runs."""
     names = {n for r in rows for n in (r.get("score") or {})}
-    return next((n for n in ("healthbench", NLI) if n in names), None)
+    return next((n for n in (HealthBenchScorer.name, NLI) if n in names), None)
 
 
 def is_graded_run(rows: list[dict]) -> bool:
