@@ -1,7 +1,10 @@
 """K-QA: the metrics on a hand-made fixture, the NLI judge's protocol (batched, retried, seeded by pair) on a scripted
-backend, the NLI judge card against a hand computation, the CLI end to end, and the task on the shared data."""
+backend, the NLI scorer in the eval core on a K-QA-like fixture task (values, hallucination flags, one grader call per
+round, resume, identity), the NLI judge card against a hand computation, the commands end to end, and the task on the
+shared data."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +13,13 @@ from typer.testing import CliRunner
 
 from clinqa.analysis.kqa import answer_counts, kqa_metrics, kqa_scores, nli_card
 from clinqa.data.loaders.kqa import NLI_LABELS, QUESTIONS, LabelledPair, load_kqa, load_nli_labels
-from clinqa.judge.nli import nli_verdicts
+from clinqa.eval import EvalConfig, Store, run_eval
+from clinqa.eval.nli import NLIStatementScorer, nli_verdicts, parse_label
+from clinqa.prompts.nli import NLI_PROMPT
+from clinqa.tasks import get_task
 from conftest import DATA
+
+KQA4 = f"{Path(__file__).parent / 'fixtures' / 'tasks' / 'fixture_tasks.py'}:kqa4"
 
 M, N = "must_have", "nice_to_have"
 
@@ -85,6 +93,7 @@ def test_nli_card_equals_hand_computation():
 
 
 def test_kqa_cli_scores_stored_and_physician_answers(tmp_path, scripted, monkeypatch):
+    """`clinqa judge kqa` on K-QA answers stored elsewhere: one eval-core run per source, resumed without a call."""
     from clinqa.cli import judge_kqa as judge_kqa_cli
     from clinqa.cli import app
     data = tmp_path / "data"
@@ -104,11 +113,134 @@ def test_kqa_cli_scores_stored_and_physician_answers(tmp_path, scripted, monkeyp
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "physician" in res.output and "75.0" in res.output       # (1/2 + 1/1) / 2 must-haves entailed
-    lines = (run / "kqa-nli.jsonl").read_text().splitlines()
-    assert len(lines) == 4                                         # the blank must-have is not a statement
-    n_requests = len(backend.requests)
+    assert len(backend.requests) == 4                              # the blank must-have is not a statement
     res = CliRunner().invoke(app, args)                            # resumes: nothing judged again
-    assert res.exit_code == 0 and len(backend.requests) == n_requests
+    assert res.exit_code == 0 and len(backend.requests) == 4, res.output
+    assert "physician: 2 answers, 0 to judge" in res.output
+    res = CliRunner().invoke(app, args[:-2] + ["--retries", "0"])   # a changed judge is not mixed into the run
+    assert res.exit_code == 2 and "different configuration" in res.output
+    res = CliRunner().invoke(app, ["judge", "kqa", str(tmp_path / "none"), "--grader", "x", "--data-dir", str(data)])
+    assert res.exit_code == 2 and "no results.sqlite" in res.output
+
+
+def fixture_grader(scripted, calls: list, contradicted: str = "usually"):
+    """A scripted NLI judge: a statement naming a number or "urgent" is entailed, one containing `contradicted` is
+    contradicted, the rest neutral; statements with "pharmacist" parse only when retried. Records each call's size."""
+    def label(statement: str) -> str:
+        if contradicted in statement:
+            return "contradiction"
+        return "entailment" if any(w in statement for w in ("urgent", "fracture", "first", "several")) else "neutral"
+
+    def respond(req, i):
+        if "pharmacist" in stmt(req) and req.temperature == 0:
+            return "I am not sure."
+        return f'"label": "{label(stmt(req))}"}}'
+    grader = scripted(respond)
+    orig = grader._generate
+    grader._generate = lambda reqs: calls.append(len(reqs)) or orig(reqs)
+    grader.label = label
+    return grader
+
+
+def answering_model(scripted):
+    return scripted(lambda r, i: f"An answer to: {r.conversation()[-1]['content'][:30]}")
+
+
+def test_nli_scorer_values_hallucination_and_one_call_per_round(scripted, tmp_path):
+    calls = []
+    grader = fixture_grader(scripted, calls)
+    store = run_eval(get_task(KQA4), answering_model(scripted), EvalConfig(run_dir=str(tmp_path / "r"), order="id"),
+                     grader=grader)
+    rows = sorted(store.results(), key=lambda r: r["qid"])
+    records = sorted(get_task(KQA4).load(), key=lambda q: q.id)
+    assert [r["qid"] for r in rows] == [q.id for q in records]
+    for row, q in zip(rows, records):
+        score = row["score"]["nli"]
+        must = [grader.label(s) for s in q.extra["must_have"]]
+        labels = must + [grader.label(s) for s in q.extra["nice_to_have"]]
+        assert score["value"] == pytest.approx(must.count("entailment") / len(must))
+        assert score["metadata"]["hallucination"] == ("contradiction" in labels)
+        assert [v["label"] for v in score["metadata"]["verdicts"]] == labels      # the retried one parsed too
+        assert score["metadata"]["counts"] == dict(
+            must_entailed=must.count("entailment"), must_judged=len(must), contradicted=labels.count("contradiction"),
+            judged=len(labels), unjudged=0)
+    assert [r["score"]["nli"]["metadata"]["hallucination"] for r in rows] == [False, True, True, True]
+    # one call per sample with all its statements, then one call per retry round with only the unparsed statement
+    sizes = [len(q.extra["must_have"]) + len(q.extra["nice_to_have"]) for q in records]
+    assert calls == [sizes[0], sizes[1], sizes[2], 1, sizes[3]]
+
+
+def test_nli_scorer_resumes_without_new_grader_calls(scripted, tmp_path):
+    """A run interrupted while judging the third answer: the rerun asks the model only for the fourth answer and the
+    grader only for the statements of the two unfinished answers."""
+    run = EvalConfig(run_dir=str(tmp_path / "r"), order="id")
+    records = sorted(get_task(KQA4).load(), key=lambda q: q.id)
+    calls = []
+    grader = fixture_grader(scripted, calls)
+    orig = grader._generate
+
+    def interrupted(reqs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return orig(reqs)
+    grader._generate = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(get_task(KQA4), answering_model(scripted), run, grader=grader)
+    assert len(Store(run.run_dir).done_ids()) == 2
+    model, calls = answering_model(scripted), []
+    again = fixture_grader(scripted, calls)
+    store = run_eval(get_task(KQA4), model, run, grader=again)
+    assert len(store.results()) == 4
+    assert [r.messages[-1][1] for r in model.requests] == [records[3].question]     # answer 3 was kept
+    unfinished = {s for q in records[2:] for s in q.extra["must_have"] + q.extra["nice_to_have"]}
+    asked = [stmt(r) for r in again.requests]
+    assert set(asked) == unfinished and len(asked) == len(unfinished) + 1          # + the pharmacist's retry
+    again.requests.clear()
+    run_eval(get_task(KQA4), answering_model(scripted), run, grader=again)
+    assert again.requests == []                                                    # finished: nothing asked
+
+
+def test_a_changed_nli_prompt_is_a_different_run(scripted, tmp_path):
+    run = EvalConfig(run_dir=str(tmp_path / "r"), order="id", limit=1)
+    run_eval(get_task(KQA4), answering_model(scripted), run, grader=fixture_grader(scripted, []))
+    stricter = NLIStatementScorer(prompt=NLI_PROMPT + "Be strict: a statement implied only vaguely is neutral.\n")
+    with pytest.raises(ValueError, match="different configuration"):
+        run_eval(get_task(KQA4), answering_model(scripted), run, scorers=[stricter],
+                 grader=fixture_grader(scripted, []))
+    with pytest.raises(ValueError, match="different configuration"):
+        run_eval(get_task(KQA4), answering_model(scripted), run, scorers=[NLIStatementScorer(retries=0)],
+                 grader=fixture_grader(scripted, []))
+    assert NLIStatementScorer().identity() == NLIStatementScorer(retries=2).identity() != stricter.identity()
+
+
+def test_parse_label():
+    assert parse_label('{"label": "Contradiction"}') == "contradiction"
+    assert parse_label("label: neutral.") == "neutral"
+    for bad in ('{"label": "entailment, mostly"}', "entailment", '{"label": "maybe"}'):
+        with pytest.raises(ValueError):
+            parse_label(bad)
+
+
+def test_bench_runs_kqa_as_a_task(scripted, tmp_path, monkeypatch):
+    """`clinqa bench --task <kqa-like> --model M --grader G`: answered, judged and reported in one run."""
+    import clinqa.eval.run as run_module
+    from clinqa.cli import app
+    calls = []
+    backends = {"answerer": answering_model(scripted), "judge": fixture_grader(scripted, calls)}
+    monkeypatch.setattr(run_module, "load_model", lambda name, **kw: backends[name])
+    args = ["bench", "--task", KQA4, "--model", "answerer", "--grader", "judge", "--limit", "3", "--order", "id",
+            "--run-dir", str(tmp_path / "b")]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "comprehensiveness" in res.output and "hallucination rate" in res.output
+    records = sorted(get_task(KQA4).load(), key=lambda q: q.id)[:3]
+    n_statements = sum(len(q.extra["must_have"]) + len(q.extra["nice_to_have"]) for q in records)
+    assert f"grader parse rate: {n_statements}/{n_statements} statements" in res.output
+    shares = [sum(backends["judge"].label(s) == "entailment" for s in q.extra["must_have"]) / len(q.extra["must_have"])
+              for q in records]
+    assert f"{100 * sum(shares) / 3:.1f}" in res.output          # comprehensiveness: mean over the answers
+    n = len(backends["judge"].requests)
+    assert CliRunner().invoke(app, args).exit_code == 0 and len(backends["judge"].requests) == n
 
 
 needs_data = pytest.mark.skipif(not (DATA / QUESTIONS).is_file(), reason="needs ../shared/data/kqa")

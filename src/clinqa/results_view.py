@@ -1,8 +1,9 @@
 """A run's results whatever its task's kind (`eval.summary.run_kind`): the terminal table (multiple choice: accuracy
-with its intervals, `report.metrics_table`; other kinds: the metrics their kind has, `eval.summary.kind_metrics`) and
-the HTML report, `write_html`: per run a metrics section fitting its kind (multiple choice: accuracy, baselines,
-letters and the accuracy plot) and every sample (input, output, target, each scorer's value and explanation; a
-rubric's grade of each criterion with the grader's reply)."""
+with its intervals, `report.metrics_table`; runs judged against gold statements: K-QA's comprehensiveness and
+hallucination rate, `analysis.kqa`; other kinds: the metrics their kind has, `eval.summary.kind_metrics`) and the HTML
+report, `write_html`: per run a metrics section fitting its kind (multiple choice: accuracy, baselines, letters and
+the accuracy plot) and every sample (input, output, target, each scorer's value and explanation; a rubric's grade of
+each criterion with the grader's reply)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.table import Table
 
+from clinqa.analysis.kqa import KQAScore, kqa_scores, run_verdicts
 from clinqa.eval.healthbench import parse_rate
+from clinqa.eval.nli import NAME as NLI
 from clinqa.eval.store import Store
 from clinqa.eval.summary import Metric, kind_metrics, row_input, row_output, row_scores, row_target, run_kind
 from clinqa.metrics import letter_distribution, order_note, run_metrics
-from clinqa.report import (accuracy_plot, backend_text, baseline_lines, group_by, labels, metrics_table, rows_of,
-                           shown_config)
+from clinqa.report import (accuracy_plot, backend_text, baseline_lines, group_by, label, labels, metrics_table,
+                           rows_of, shown_config)
 
 
 METRIC_COLUMNS = ("metric", "n", "value", "95% bootstrap", "stderr")
@@ -35,9 +38,27 @@ def metric_rows(metrics: list[Metric]) -> tuple[list[str], list[list[str]]]:
     shown = [i for i in range(len(METRIC_COLUMNS)) if i < 3 or any(r[i] for r in rows)]
     return [METRIC_COLUMNS[i] for i in shown], [[r[i] for i in shown] for r in rows]
 
+def judged_by_nli(rows: list[dict]) -> bool:
+    """A run whose answers the NLI judge scored against gold statements (K-QA)."""
+    return any(NLI in (r.get("score") or {}) for r in rows)
+
+
+def kqa_table(scores: list[KQAScore], title: str) -> Table:
+    t = Table(title=title)
+    for c in ("source", "answers", "comprehensiveness", "hallucination rate", "statements", "unjudged"):
+        t.add_column(c, justify="left" if c == "source" else "right")
+    for s in scores:
+        t.add_row(s.source, str(s.n_answers), s.comprehensiveness.fmt(), s.hallucination.fmt(), str(s.n_statements),
+                  str(s.n_unjudged))
+    return t
+
 
 def results_table(store: Store) -> Table:
     rows = rows_of(store)
+    if judged_by_nli(rows):
+        model = str(store.run_info().get("config", {}).get("model"))
+        return kqa_table(kqa_scores(run_verdicts(rows, model)),
+                         f"{label(store)}: NLI judge against gold statements, % [95% bootstrap by answer]")
     kind = run_kind(rows)
     if kind == "mc":
         return metrics_table([store])
@@ -52,12 +73,16 @@ def results_table(store: Store) -> Table:
 
 
 def parse_rate_line(store: Store) -> str:
-    """How many of the grader's replies parsed (rubric-graded runs; empty otherwise)."""
+    """How many of the grader's replies parsed (graded runs; empty otherwise)."""
     rows = rows_of(store)
-    if run_kind(rows) != "rubric":
+    if judged_by_nli(rows):
+        verdicts = [v[3] for v in run_verdicts(rows)]
+        parsed, total, unit = sum(x is not None for x in verdicts), len(verdicts), "statements"
+    elif run_kind(rows) == "rubric":
+        (parsed, total), unit = parse_rate(rows), "criteria"
+    else:
         return ""
-    parsed, criteria = parse_rate(rows)
-    return f"grader parse rate: {parsed}/{criteria} criteria ({100 * parsed / max(1, criteria):.1f}%)"
+    return f"grader parse rate: {parsed}/{total} {unit} ({100 * parsed / max(1, total):.1f}%)"
 
 
 def _criteria(meta: dict) -> list[dict]:

@@ -1,5 +1,6 @@
 """K-QA's statistics, pure (no model calls): the benchmark's two metrics from NLI verdicts, and the NLI judge's card
-against the physicians' labels.
+against the physicians' labels. The verdicts come from the eval core's NLI scorer (`clinqa.eval.nli`), one run's
+stored scores at a time (`run_verdicts`).
 
 Metrics, per answer source, from one verdict per (answer, statement); unjudged statements (a reply that never parsed)
 are left out and counted:
@@ -26,10 +27,9 @@ from sklearn.metrics import confusion_matrix, f1_score
 
 from clinqa.analysis.judge import N_BOOT, _confusions, balanced_f1_from, confusion_interval, kappa_from
 from clinqa.analysis.resampling import cluster_bootstrap
-from clinqa.data.loaders.kqa import LABELS, MUST, LabelledPair
+from clinqa.data.loaders.kqa import LABELS, LabelledPair
+from clinqa.eval.nli import NAME, statement_counts
 from clinqa.stats import Interval
-
-ENTAIL, CONTRA = "entailment", "contradiction"
 
 
 @dataclass
@@ -44,20 +44,18 @@ class KQAScore:
 
 def answer_counts(verdicts: list[tuple[str, str, str | None]]) -> tuple[dict[str, list[int]], int]:
     """From (answer id, category, label or None): {answer: [must-have entailed, must-have judged, contradicted,
-    judged]} and the number of unjudged statements."""
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    unjudged = 0
+    judged]} for the answers with a judged statement, and the number of unjudged statements."""
+    by_answer = defaultdict(list)
     for answer, category, label in verdicts:
-        if label is None:
-            unjudged += 1
-            continue
-        c = counts[answer]
-        if category == MUST:
-            c[0] += label == ENTAIL
-            c[1] += 1
-        c[2] += label == CONTRA
-        c[3] += 1
-    return dict(counts), unjudged
+        by_answer[answer].append((category, label))
+    counted = {a: statement_counts(v) for a, v in by_answer.items()}
+    return ({a: c for a, (c, _) in counted.items() if c[3]}, sum(u for _, u in counted.values()))
+
+
+def run_verdicts(rows: list[dict], source: str = "") -> list[tuple[str, str, str, str | None]]:
+    """(source, answer id, category, label) of every statement the NLI scorer judged in a run's stored results."""
+    return [(source, r["qid"], v["category"], v["label"]) for r in rows
+            for v in (r.get("score") or {}).get(NAME, {}).get("metadata", {}).get("verdicts", [])]
 
 
 def kqa_metrics(verdicts: list[tuple[str, str, str | None]], source: str = "", n_boot: int = 10_000,

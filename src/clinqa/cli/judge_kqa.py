@@ -1,16 +1,18 @@
-"""`clinqa judge kqa / kqa-card`: K-QA scored by an NLI judge, and the NLI judge's card against the physicians'
-labels (registered on the `judge` group through `clinqa.cli.judge_real`).
+"""`clinqa judge kqa / kqa-card`: K-QA scored by the eval core's NLI scorer, and the NLI judge's card against the
+physicians' labels (registered on the `judge` group through `clinqa.cli.judge`).
 
   kqa RUN --grader M       comprehensiveness and hallucination rate of every answer source stored in RUN (answers
                            from `clinqa answer --task kqa`; --physician adds K-QA's physician answers as a source)
   kqa-card --grader M      the NLI judge on the 399 physician-labelled (answer, statement) pairs
 
-Verdicts are appended to RUN/kqa-nli.jsonl as they come (one line per statement), so an interrupted run resumes.
+`kqa` is `clinqa bench --task kqa` on answers written before: each source is one eval-core run (`run_eval` with the
+source's answers as the solver and `NLIStatementScorer`) in RUN/kqa-nli/<source>, so an interrupted run resumes and
+a changed judge (prompt, retries, grader) is refused rather than mixed in.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -20,28 +22,29 @@ from rich.table import Table
 from clinqa.cli.common import console, fail
 from clinqa.cli.judge_run import _load
 from clinqa.data.errors import DataError
-from clinqa.data.loaders.kqa import LABELS, MUST, NICE, NLI_LABELS, load_nli_labels
+from clinqa.data.loaders.kqa import LABELS, NLI_LABELS, load_nli_labels
 from clinqa.data.registry import data_root
 
-CACHE = "kqa-nli.jsonl"
+RUNS = "kqa-nli"                 # RUN/kqa-nli/<source>: one eval-core run per answer source
+OLD_CACHE = "kqa-nli.jsonl"      # verdicts of clinqa before the eval core (not read)
 
 
-def physician_rows(records) -> list[dict]:
-    """K-QA's physician answers as stored answers of source `physician`."""
-    return [dict(qid=q.id, source="physician", dataset=q.dataset, question=q.question, text=q.references[0],
-                 model=None, prompt=None, params={"imported_from": "K-QA Free_form_answer"}, tokens=None,
-                 seconds=None, extra=q.extra) for q in records]
+def answer_sources(answers: list[dict], records: list, physician: bool, limit: int | None) -> dict[str, dict]:
+    """{source: {question id: answer text}} of the stored answers to K-QA questions, plus K-QA's physician answers
+    (to the questions answered, or to the first `limit` questions when none is) as the source `physician`."""
+    by_id = {q.id: q for q in records}
+    sources: dict[str, dict] = {}
+    for a in answers:
+        if a["qid"] in by_id:
+            sources.setdefault(a["source"], {})[a["qid"]] = a["text"]
+    if physician:
+        asked = {q for given in sources.values() for q in given} or [q.id for q in records[:limit]]
+        sources["physician"] = {q: by_id[q].references[0] for q in asked}
+    return sources
 
 
-def statement_jobs(answers: list[dict], records: dict) -> list[dict]:
-    """One job per (stored answer, gold statement) of the answers whose question is a K-QA record."""
-    return [dict(source=a["source"], answer_id=a["answer_id"], category=cat, index=i, statement=s, answer=a["text"])
-            for a in answers if a["qid"] in records
-            for cat in (MUST, NICE) for i, s in enumerate(records[a["qid"]].extra[cat])]
-
-
-def _key(row: dict, grader: str) -> tuple:
-    return grader, row["answer_id"], row["category"], row["index"]
+def source_dir(run: Path, source: str) -> Path:
+    return run / RUNS / re.sub(r"[^\w.+-]+", "_", source)
 
 
 kqa_app = typer.Typer()
@@ -56,52 +59,39 @@ def kqa(run: Path = typer.Argument(..., help="run directory with K-QA answers (`
         retries: int = typer.Option(2), seed: int = typer.Option(0), resamples: int = typer.Option(10_000),
         data_dir: Optional[Path] = typer.Option(None)):
     """K-QA's metrics per answer source, with answer-clustered 95% bootstrap intervals."""
-    from clinqa.analysis.kqa import kqa_scores
-    from clinqa.judge.nli import nli_verdicts
-    from clinqa.eval.store import Store
+    from clinqa.analysis.kqa import kqa_scores, run_verdicts
+    from clinqa.eval import EvalConfig, GivenCompletions, Store, run_eval
+    from clinqa.eval.store import DB_NAME
+    from clinqa.eval.nli import NLIStatementScorer
+    from clinqa.results_view import kqa_table
     from clinqa.tasks import get_task
     try:
-        records = {q.id: q for q in get_task("kqa").load(None, data_dir)}
-        store = Store(run)
-        if physician:
-            have = {a["qid"] for a in store.answers()} or set(list(records)[:limit])
-            for row in physician_rows([records[q] for q in sorted(have) if q in records]):
-                store.save_answer(row)
-        jobs = statement_jobs(store.answers(), records)
+        records = get_task("kqa").load(None, data_dir)
+        answers = Store.open_existing(run).answers() if (run / DB_NAME).is_file() or not physician else []
+        sources = answer_sources(answers, records, physician, limit)
     except (DataError, FileNotFoundError, ValueError) as e:
         fail(str(e))
-    if not jobs:
+    if not sources:
         fail(f"{run}: no stored answers to K-QA questions (run `clinqa answer --task kqa` or pass --physician)")
-    cache = run / CACHE
-    done = {}
-    if cache.exists():
-        for line in cache.read_text().splitlines():
-            row = json.loads(line)
-            done[_key(row, row["grader"])] = row["label"]
-    todo = [j for j in jobs if _key(j, grader) not in done]
-    if todo:
-        backend = _load(grader)
-        console.print(f"{len(todo)} statements to judge ({len(jobs) - len(todo)} already judged)")
-        step = 64
-        with open(cache, "a") as fh:
-            for start in range(0, len(todo), step):          # written per chunk: an interrupted run resumes
-                part = todo[start:start + step]
-                labels = nli_verdicts(backend, [(j["answer"], j["statement"]) for j in part], seed, retries)
-                for j, lab in zip(part, labels):
-                    done[_key(j, grader)] = lab
-                    fh.write(json.dumps(dict(grader=grader, answer_id=j["answer_id"], category=j["category"],
-                                             index=j["index"], label=lab)) + "\n")
-                fh.flush()
-                console.log(f"judged {min(start + step, len(todo))}/{len(todo)}")
-    scores = kqa_scores([(j["source"], j["answer_id"], j["category"], done[_key(j, grader)]) for j in jobs],
-                        resamples, seed)
-    t = Table(title=f"K-QA, NLI judge {grader}: % [95% bootstrap by answer]")
-    for c in ("source", "answers", "comprehensiveness", "hallucination rate", "statements", "unjudged"):
-        t.add_column(c, justify="left" if c == "source" else "right")
-    for s in scores:
-        t.add_row(s.source, str(s.n_answers), s.comprehensiveness.fmt(), s.hallucination.fmt(), str(s.n_statements),
-                  str(s.n_unjudged))
-    console.print(t)
+    if (run / OLD_CACHE).exists():
+        console.print(f"{run / OLD_CACHE} (verdicts of an older clinqa) is not read: its statements are judged again "
+                      f"into {run / RUNS}", markup=False, soft_wrap=True)
+    todo = {s: len(set(given) - Store(source_dir(run, s)).done_ids()) for s, given in sources.items()}
+    backend = _load(grader) if any(todo.values()) else None
+    verdicts = []
+    for source, given in sources.items():
+        console.print(f"{source}: {len(given)} answers, {todo[source]} to judge -> {source_dir(run, source)}",
+                      markup=False, soft_wrap=True)
+        cfg = EvalConfig(dataset="kqa", model=grader, grader=grader, seed=seed, order="id",
+                         data_dir=str(data_dir) if data_dir else None, run_dir=str(source_dir(run, source)))
+        try:
+            store = run_eval(config=cfg, solver=GivenCompletions(given, source),
+                             scorers=[NLIStatementScorer(retries=retries)], grader=backend)
+        except (DataError, FileNotFoundError, ValueError) as e:
+            fail(str(e))
+        verdicts += run_verdicts(store.results(), source)
+    console.print(kqa_table(kqa_scores(verdicts, resamples, seed),
+                            f"K-QA, NLI judge {grader}: % [95% bootstrap by answer]"))
 
 
 @kqa_app.command("kqa-card")
@@ -112,7 +102,7 @@ def kqa_card(grader: str = typer.Option(..., help="NLI judge model"),
     """The NLI judge against K-QA's three physicians: κ per physician and pooled beside their leave-one-physician-out
     ceiling, balanced and per-label F1, the confusion matrix against the physicians' majority."""
     from clinqa.analysis.kqa import nli_card
-    from clinqa.judge.nli import nli_verdicts
+    from clinqa.eval.nli import nli_verdicts
     try:
         pairs = load_nli_labels(data_root(data_dir) / NLI_LABELS)[:limit]
     except DataError as e:

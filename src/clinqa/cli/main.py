@@ -68,7 +68,7 @@ def bench(cfg: EvalConfig,
           report_to: str = typer.Option("none", help="also log metrics and config to mlflow, wandb, tensorboard "
                                         "(comma-separated) or none"),
           runs_root: Path = typer.Option(Path("runs"), help="where run directories are made")):
-    """Evaluate a model on a multiple-choice task. Re-running the same command resumes an interrupted run; a larger
+    """Evaluate a model on a task of any kind (multiple choice, long-form, HealthBench, K-QA, your own). Re-running the same command resumes an interrupted run; a larger
     --limit extends it."""
     from clinqa.eval import run_eval
     from clinqa.report import print_metrics
@@ -99,11 +99,12 @@ def bench(cfg: EvalConfig,
         except (DataError, ValueError, FileNotFoundError) as e:
             bar.stop()
             fail(str(e))
-    if kind == "rubric":
-        console.print(results_table(store))
-        console.print(parse_rate_line(store))
-    else:
+    if kind == "mc":
         print_metrics(console, [store])
+    else:                             # HealthBench's scores, K-QA's metrics, a custom task's scorers
+        console.print(results_table(store))
+        if parse_rate_line(store):
+            console.print(parse_rate_line(store), markup=False)
     console.print(f"run directory: {store.dir}  (HTML: clinqa report {store.dir})", markup=False, soft_wrap=True)
     if report_to != "none":
         from clinqa.tracking import report_run

@@ -76,7 +76,7 @@ class EvalConfig:
                                     "vllm 64; llamacpp 1); results do not depend on it"})
     exclude_trained: str | None = field(default=None, metadata={"help": "a `clinqa tune` output dir (or its "
                                         "training_ids.json): skip the questions it trained on"})
-    grader: str | None = field(default=None, metadata={"help": "rubric tasks (healthbench): the grading model "
+    grader: str | None = field(default=None, metadata={"help": "graded tasks (healthbench, kqa): the grading model "
                                "(default: --model)"})
 
     def identity(self) -> dict:

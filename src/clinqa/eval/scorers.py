@@ -6,6 +6,7 @@ itself; cached and batched like the model's own calls; the grader's spec is then
 
 - `ChoiceScorer`: the extracted letter against the gold letter (multiple choice accuracy).
 - `clinqa.eval.healthbench.HealthBenchScorer`: HealthBench's rubric grader.
+- `clinqa.eval.nli.NLIStatementScorer`: an NLI judge of a long-form answer against gold statements (K-QA).
 A task names its own scorers (`Task.scorer`); otherwise `default_scorers` picks by the task's kind.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from clinqa.eval.config import EvalConfig
 from clinqa.eval.healthbench import HealthBenchScorer
+from clinqa.eval.nli import NLIStatementScorer
 from clinqa.eval.sample import Sample, Score
 from clinqa.strategies.base import Outcome
 from clinqa.tasks import Task
@@ -31,7 +33,9 @@ def scorer_name(scorer) -> str:
 
 def default_scorers(task: Task, cfg: EvalConfig) -> list:
     """The task's own scorers, or by kind: letter accuracy for multiple choice, HealthBench's grader for rubric
-    tasks, none for long-form answers (they are rated afterwards: `clinqa autorate`, `clinqa rate`)."""
+    tasks, the NLI judge for long-form answers with gold statements, none for other long-form answers (they are rated
+    afterwards: `clinqa autorate`, `clinqa rate`)."""
     if task.scorer is not None:
         return list(task.scorer) if isinstance(task.scorer, (list, tuple)) else [task.scorer]
-    return {"mc": [ChoiceScorer()], "rubric": [HealthBenchScorer()]}.get(task.kind, [])
+    return {"mc": [ChoiceScorer()], "rubric": [HealthBenchScorer()],
+            "nli": [NLIStatementScorer()]}.get(task.kind, [])

@@ -1,4 +1,4 @@
-"""The NLI judge's prompt (`clinqa.judge.nli`): does an answer entail, contradict or say nothing about one statement
+"""The NLI judge's prompt (`clinqa.eval.nli`): does an answer entail, contradict or say nothing about one statement
 (K-QA's comprehensiveness and hallucination checks). The reply is one JSON object {"label": ...}."""
 
 from __future__ import annotations
@@ -13,5 +13,5 @@ NLI_PROMPT = (
     'Reply with only one JSON object: {{"label": "entailment" | "neutral" | "contradiction"}}\n')
 
 
-def nli_prompt(answer: str, statement: str) -> str:
-    return NLI_PROMPT.format(answer=answer.strip(), statement=statement.strip())
+def nli_prompt(answer: str, statement: str, template: str = NLI_PROMPT) -> str:
+    return template.format(answer=answer.strip(), statement=statement.strip())

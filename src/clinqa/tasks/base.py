@@ -30,7 +30,8 @@ class LMEvalFormat:
 @dataclass(frozen=True)
 class Task:
     name: str
-    kind: str                                   # "mc" (scored by accuracy) or "longform" (answers to be rated)
+    kind: str                                   # "mc" (accuracy), "longform" (answers to be rated), "rubric"
+                                                # (HealthBench), "nli" (judged against gold statements: K-QA)
     loader: Loader
     splits: dict[str, int]                      # split -> expected record count (0: not checked)
     default_split: str = "test"
