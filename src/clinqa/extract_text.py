@@ -11,6 +11,7 @@ A careful reader matches an option's text loosely but only where the output asse
   diagnosis, what the findings suggest or how a drug works; a clause that negates, hedges ("possible", "may",
   "consider", "other") or names several options asserts nothing, and "<something else> is the most appropriate
   next step" competes with any option asserted elsewhere;
+- options restated as a list ("A. <A's text>" on two or more lines) assert nothing;
 - the text answers only when it asserts exactly one option, and not when it pairs letters with other options' texts
   ("Option D: Gram stain ..." where Gram stain is C): such a text does not keep its options apart.
 """
@@ -46,13 +47,19 @@ VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriat
                      r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
-          r"(?:prescribe|recommend|choose|select|go with|opt for|start|give|pick)) (?:classic |typical |clearly "
+          r"(?:prescribe|recommend|choose|select|go with|opt for|start(?: with)?|begin with|give|pick)|"
+          r"warrants?|requires?|needs?|calls? for|merits?) (?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
 INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
              r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
              r"all that (?:is|s) (?:needed|required|necessary)|enough|sufficient)\b|"
              r" (?:fits|fits best|best fits|suffices)\b")
+# a sentence ends at . ! or ?, but not after an initial: "H. pylori", "E. coli"
+SENTENCE_END = r"(?<=[.!?])(?<!\b[A-Z]\.)\s+"
+# "rather than atopic dermatitis", "instead of an empiric PPI trial": the rest of the clause names an option set aside
+REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$",
+                            re.I | re.S)
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -71,10 +78,12 @@ LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*
 
 @lru_cache(maxsize=8192)
 def norm(s: str) -> str:
-    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), everything else one space."""
+    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), "plus", "&" and " + " read as
+    "and", everything else one space."""
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+    s = re.sub(r"\bplus\b|&|\s\+\s", " and ", s.lower())
+    return re.sub(r"[^a-z0-9]+", " ", s).strip()
 
 
 @lru_cache(maxsize=8192)
@@ -92,7 +101,8 @@ def _words(s: str) -> list[str]:
 
 def _equals(s: str, options: Mapping[str, str]) -> str | None:
     """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
-    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), else None."""
+    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), or without the words that
+    every option shares ("Type IV" among types of hypersensitivity), else None."""
     have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+", "", s, flags=re.I))     # "It's mitochondrial"
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
@@ -108,6 +118,10 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
         return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other"} and not any(
             extra.startswith(x) and any(w.startswith(y) for w in want) for a, b in OPPOSITE for x, y in ((a, b), (b, a)))
     said = [k for k, v in options.items() if same(_words(v))]
+    if not said:      # "Type IV" for "Type IV hypersensitivity" when every option is a type of hypersensitivity
+        shared = set.intersection(*(set(_words(v)) for v in options.values())) if len(options) > 2 else set()
+        only = [w for w in have if w not in shared]
+        said = [k for k, v in options.items() if only and only == [w for w in _words(v) if w not in shared]]
     return said[0] if len(said) == 1 else None
 
 
@@ -154,14 +168,31 @@ def mislabelled(body: str, options: Mapping[str, str]) -> bool:
     return False
 
 
+# "A. Trigeminal nerve" on a line of its own: an option restated under its letter
+LISTED = re.compile(r"(?m)^[ \t]*(?:[-*+][ \t]*)?\(?([A-J])[\).:][ \t]*([^\n]+?)[ \t]*$")
+
+
+def unlisted(body: str, options: Mapping[str, str]) -> str:
+    """The text without the options it restates as a list (two or more lines "A. <A's text>"): a list asserts none."""
+    listed = [m for m in LISTED.finditer(body) if m.group(1) in options
+              and _words(m.group(2).rstrip(".")) == _words(options[m.group(1)])]
+    if len(listed) < 2:
+        return body
+    for m in reversed(listed):
+        body = body[:m.start()] + body[m.end():]
+    return body
+
+
 def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     """The option whose text is the only one the output asserts, else None (see the module docstring)."""
     if mislabelled(body, options):
         return None
+    body = unlisted(body, options)
     named = set()
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
-    for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
+    for clause in re.split(SENTENCE_END + r"|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
+        clause = REJECTED_AFTER.sub("", clause)     # "... points to X rather than Y": Y is set aside, not asserted
         if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
@@ -201,8 +232,11 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
              if k]
     if opening and len(leads) == 1 and _equals(opening.group(1), options):
         named.add(leads[0])       # "Renal artery stenosis — the bruit ... clinch it.": the answer first, then why
-    last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
-    imperative = _equals(re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip()), options)
-    if imperative and not NEGATED.search(last):       # "Perform a lumbar puncture." closing the reply
+    # "Perform a lumbar puncture." closing the reply, or closing its last sentence after a comma ("For her first
+    # episode, start sertraline.")
+    last = re.split(SENTENCE_END + r"|\n", body.strip())[-1]
+    closing = re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip())
+    imperative = _equals(closing, options) or (not HEDGED.search(last) and _equals(closing.split(",")[-1], options))
+    if imperative and not NEGATED.search(last):
         named.add(imperative)
     return named.pop() if len(named) == 1 and "?" not in named else None
