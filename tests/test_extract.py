@@ -156,7 +156,7 @@ def test_hand_labelled_corpus_is_read_correctly():
     assert len(wrong_letter) / len(items) <= 0.03, wrong_letter     # guesses are rarer than "no answer"
 
 
-@pytest.mark.parametrize("name", ["new", "heldout", "heldout2", "heldout3"])
+@pytest.mark.parametrize("name", ["new", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -243,6 +243,50 @@ def test_pubmedqa_conclusions_in_words(text, expected):
 ])
 def test_a_reply_cut_off_mid_reasoning_gives_no_answer(text, expected):
     assert extract_answer(text, ABCD) == expected
+
+
+TYPES = {"A": "Type I hypersensitivity", "B": "Type II hypersensitivity", "C": "Type III hypersensitivity",
+         "D": "Type IV hypersensitivity"}
+ABX = {"A": "Vancomycin", "B": "Vancomycin and cefepime", "C": "Metronidazole", "D": "H. pylori eradication therapy"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # a markdown task list: the ticked box is the answer, not the last line
+    (ABCD, "- [ ] A. aspirin\n- [ ] B. heparin\n- [x] C. warfarin\n- [ ] D. alteplase", "C"),
+    # the options restated as a list, nothing chosen
+    (ABCD, "A. aspirin\nB. heparin\nC. warfarin\nD. alteplase", None),
+    # a letter alone on the first line, then the rationale
+    (ABCD, "B\n\nWhy: it acts at once and can be reversed.", "B"),
+    # a verdict word, a colon and a letter, then a justification
+    (ABCD, "Pick: c — long-term oral anticoagulation.", "C"),
+    (ABCD, "Conclusion: A 45-year-old man with chest pain.", None),
+    # hedged and self-corrected choices
+    (ABCD, "I'm leaning towards B given the renal function.", "B"),
+    (ABCD, "Answer: A\n\nScratch that, I misread the INR. Correcting myself, the answer is C.", "C"),
+    # a letter with a longer option's text that contains its own is garbled
+    (ABX, "The answer is (A) Vancomycin and cefepime.", None), (ABX, "The answer is (B) Vancomycin and cefepime.", "B"),
+    # an option's text after "best choice", with "plus" for "and", or kept apart from one set aside by "rather than"
+    (ABX, "**Best choice: vancomycin plus cefepime.**", "B"), (ABX, "Empiric cover is vancomycin + cefepime.", "B"),
+    (ABX, "The watery diarrhea after clindamycin points to metronidazole rather than vancomycin.", "C"),
+    # an option's text after "warrants", closing the last sentence after a comma, or with an initial ("H. pylori")
+    (ABX, "A duodenal ulcer without NSAID use warrants H. pylori eradication therapy.", "D"),
+    (ABX, "Given the MRSA risk, start vancomycin.", "A"), (ABX, "If MRSA is likely, vancomycin.", None),
+    # the words every option shares may be left out
+    (TYPES, "Contact dermatitis is T-cell mediated: type IV.", "D"),
+    # a Cyrillic look-alike letter after an answer word
+    (ABCD, "Ответ: С", "C"),
+])
+def test_classes_heldout5_first_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('{"verdict": "no", "why": "no difference"}', "B"), ("verdict: Maybe", "C"),
+    ("结论：是", "A"), ("Respuesta: no.", "B"), ("Fazit: vielleicht", "C"), ("Conclusion: no significant change.", None),
+    ("Not really. The effect vanished after adjustment.", "B"), ("Not really sure the study answers this.", None),
+])
+def test_pubmedqa_fields_other_languages_and_not_really(text, expected):
+    assert extract_answer(text, YNM) == expected
 
 
 def test_llm_judge_fallback_reads_only_what_the_rules_leave_and_only_one_letter():
