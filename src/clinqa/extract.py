@@ -24,8 +24,9 @@ Reading order, each step only when the previous found nothing:
    marked with a check ("✅ B)", "A ✓", "B: ✅", "- [x] C."), a leading letter formatted as an option (bracketed
    "(C)", a bare "B", a letter alone on the first line before the rationale, or a letter followed by ")" "." ":" and
    that option's own text: "C. warfarin"; never a word: "A 45-year-old man ..." is not option A and "C. difficile
-   ..." is not option C), or a letter alone closing the reply after a short lead ("Verdict: B", "On balance, C.",
-   "... required -> C").
+   ..." is not option C), a letter alone closing the reply after a short lead ("Verdict: B", "On balance, C.",
+   "... required -> C"), or opening its last line before a dash and a short gloss that names no other option ("B —
+   Mobitz I").
 5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
    warfarin", "Delaying surgery ... is the most appropriate next step", "... suggests an aneurysm of the common iliac
    artery", "...: aspirin and clopidogrel.", "Perform a lumbar puncture." closing the reply; words matched by stem,
@@ -74,8 +75,8 @@ EXPLICIT = [
     # "Verdict: b — a young ...", "Pick: (C)": a verdict word, a colon and a letter standing alone
     re.compile(r"\b(?:verdict|pick|selection|decision|conclusion|choice|response)\s*[:：]\s*[\(\[]?([A-Ja-j])[\)\]]?"
                r"(?=\s*(?:$|\n|[.,;!]|[—–]|-\s))", re.I),
-    # "Probably B, since ...", "I think C." opening a sentence
-    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
+    # "Probably B, since ...", "I think C." opening a sentence or following a colon
+    re.compile(r"(?:^|[.!?:]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
                r"leaning(?:\s+towards?)?)\s*,?\s*\(?([A-J])\)?(?=\s*[,.;:!(]|\s*$)", re.I),
     # "I'm fairly sure it's D", "it is probably B."
     re.compile(r"\b(?:it['’]s|it\s+is)\s+(?:probably\s+|likely\s+|definitely\s+|clearly\s+)?\(?([A-J])\)?(?=[\s,.;:!)]|$)"),
@@ -117,6 +118,7 @@ ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
+GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
 LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
 
@@ -254,6 +256,15 @@ def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
     return None
 
 
+def _glossed(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
+    """The letter opening the reply's last line before a dash and a short gloss ("B — Mobitz I"), unless the gloss
+    names another letter, hedges or is another option's text."""
+    m = GLOSSED.search(body.rstrip())
+    if not m or m.group(1) not in valid or re.search(r"\b[A-J]\b|\b(?:or|maybe|perhaps|not)\b", m.group(0)[m.end(1):]):
+        return None
+    return m.group(1) if _reading(m.group(1), m.start(1), body, options) == "ok" else None
+
+
 def _answer_segment(text: str) -> str:
     """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question."""
     parts = THINK_END.split(text)
@@ -274,7 +285,7 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if len(bold) == 1:
         return bold.pop()
     found = (field_value(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
-             or closing_letter(body, valid))
+             or closing_letter(body, valid) or _glossed(body, valid, options))
     if found:
         return found
     if options:

@@ -5,10 +5,12 @@ replies, a marked option in a check-mark list, and a letter standing alone at th
 - `undecorate`: markdown emphasis (`**C**`, `__A__`, `*C*`), emoji, arrows (`→ ⇒ -> ⟶ ➡️`, read as a colon), a
   trailing arrow pointing back at a letter ("(B) ← this one": "(B) is the correct answer"), circled letters (Ⓒ is
   "(C)"), a circled number right after an answer word ("答案：③" is C) and a Cyrillic or Greek look-alike of a Latin
-  letter there ("Ответ: А", Cyrillic А, is A). Check and cross marks are kept.
+  letter there ("Ответ: А", Cyrillic А, is A); an option's number ("option 3" is "option (C)"). Check and cross
+  marks are kept.
 - `FOREIGN`: "答案：A", "正确答案是 C", "所以选B", "正解は A", "La respuesta es A", "la opción correcta es (B)",
   "Réponse : C", "la bonne réponse est donc la B", "Die richtige Antwort ist C", "A alternativa correta é a D",
-  "Resposta correta: letra D", "La risposta corretta è la D", "정답은 C", "Ответ: B". "或 和 o ou oder y et und" are
+  "Resposta correta: letra D", "La risposta corretta è la D", "정답은 C", "Ответ: B", "Odpowiedź: B", "Jawaban: C",
+  "Cevap: D", "Svar: A", "Chọn C", "Đáp án: B", "उत्तर: A", "الإجابة: C". "或 和 o ou oder y et und" are
   read as "or"/"and" by the hedge check in `clinqa.extract`.
 - `field_value`: the letter of a structured reply's single-letter fields (`"choice": "C"`, `final_answer: d`,
   `{"result": {"option": "A"}}`); fields that name a rejected option (`ruled_out`, `eliminated`, `least_likely`)
@@ -17,7 +19,8 @@ replies, a marked option in a check-mark list, and a letter standing alone at th
 - `checked_option`: "✅ B) ...", "A ✓" or "B: ✅", the one option marked with a check; a markdown task list
   ("- [x] C. ...", the others "- [ ]") is read as checks and crosses.
 - `closing_letter`: a letter alone at the very end, after a short lead and a colon or comma ("Verdict: B", "Thus: D",
-  "On balance, C.", "Not entirely certain, but A.", "Probably D. (Confidence: moderate.)").
+  "On balance, C.", "Not entirely certain, but A.", "Probably D. (Confidence: moderate.)"), or after a sentence of
+  any length and a colon, a comma or "so" ("... from vitamin B6 deficiency, so D.").
 """
 
 from __future__ import annotations
@@ -33,9 +36,12 @@ TASK_BOX = re.compile(r"(?m)^([ \t]*(?:[-*+][ \t]*)?)\[([ xX])\]")
 CIRCLED_LETTER = {chr(0x24B6 + i): f"({chr(65 + i)})" for i in range(10)} | \
                  {chr(0x24D0 + i): f"({chr(97 + i)})" for i in range(10)}
 FOREIGN_WORD = (r"(?:(?<![^\W\d_])(?:respuesta|r[ée]ponse|antwort|antwoord|resposta|risposta|alternativa|opci[oó]n|"
-                r"op[cç][aã]o|ответ)|答案|答え|正解|정답|选(?!项)|選(?!項))")
+                r"op[cç][aã]o|ответ|odpowied[źz]|jawaban|cevap|svar|ch[oọ]n|đáp\s+án|الإجابة|الجواب)|उत्तर|答案|答え|"
+                r"正解|정답|选(?!项)|選(?!項))")
 ANSWER_WORD = r"(?:(?<![^\W\d_])answer|" + FOREIGN_WORD[3:]
 CIRCLED_NUMBER = re.compile(ANSWER_WORD + r"([^\n①-⑩]{0,8}?)([①-⑩])", re.I)
+# "The answer is option 3." (the third option) unless a letter follows ("option 3 (C)")
+OPTION_NUMBER = re.compile(r"\b(option|choice)\s+#?(10|[1-9])(?![\d.,]\d|\s*[\(\[]?[A-Ja-j]\b|\s*(?:mg|%|ml))", re.I)
 # "Ответ: А" with a Cyrillic (or Greek) letter that looks like a Latin one, right after an answer word
 LOOKALIKE = dict(zip("АВСЕаеΑΒΕ", "ABCEaeABE"))
 LOOKALIKE_LETTER = re.compile(ANSWER_WORD + r"[^\w\n]{0,4}[АВСЕаеΑΒΕ](?![^\W\d_])", re.I)
@@ -73,7 +79,7 @@ FINAL_FIELD = re.compile(r"final|answer|choice|pick|select", re.I)
 MARK_OR_LETTER = re.compile(r"([" + CHECK + CROSS + r"])|(?<![\w'’])\(?([A-J])(?:[\)\.:]|(?=\s)|$)")
 CLOSING = re.compile(r"(?:^|[.!?]\s|\n)(?:[^\n.!?]{0,40}?(?i:[:,]|\bbut|\bprobably|\blikely|\btentatively|\bso|"
                      r"\bthus|\bhence|\btherefore))?\s*\(?([A-J])\)?\s*[.!]?\s*(?:\([^()\n]{0,80}\)\s*\.?)?\s*$"
-                     r"|[:：]\s*\(?([A-J])\)?\s*[.!]?\s*$")
+                     r"|(?:[:：,]|\b(?i:so|thus|hence|therefore))\s*\(?([A-J])\)?\s*[.!]?\s*$")
 
 
 def undecorate(text: str) -> str:
@@ -85,6 +91,7 @@ def undecorate(text: str) -> str:
     text = EMPHASIS.sub("", text).replace("`", "")
     text = "".join(CIRCLED_LETTER.get(c, c) for c in text)
     text = LOOKALIKE_LETTER.sub(lambda m: m.group(0)[:-1] + LOOKALIKE[m.group(0)[-1]], text)
+    text = OPTION_NUMBER.sub(lambda m: f"{m.group(1)} ({chr(64 + int(m.group(2)))})", text)
     text = CIRCLED_NUMBER.sub(lambda m: m.group(0)[:-1] + f"({chr(ord(m.group(2)) - 0x2460 + 65)})", text)
     return re.sub(r":\s*:", ":", re.sub(r"[^\S\n]+", " ", text))
 

@@ -44,11 +44,13 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
-                     r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
+                     r"(?:example|case|presentation|picture|sign|features?|triad)\s+of|"
+                     r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of))\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
-          r"(?:prescribe|recommend|choose|select|go with|opt for|start(?: with)?|begin with|give|pick)|"
-          r"warrants?|requires?|needs?|calls? for|merits?) (?:classic |typical |clearly "
+          r"(?:prescribe|recommend|choose|select|go with|opt for|start(?: with)?|begin with|give|pick|add|use|try)|"
+          r"warrants?|requires?|needs?|calls? for|merits?|(?:stepped up|escalated|switched|changed|moved) to) "
+          r"(?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
 INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
@@ -90,7 +92,13 @@ def norm(s: str) -> str:
 def _phrase(option: str) -> str:
     """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
     between words ("obtain a blood culture" matches "Obtain blood cultures")."""
-    return " (?:(?:a|an|the) )?".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+    return " (?:(?:a|an|the) )?".join(re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*"
+                                      for w in norm(option).split())
+
+
+def _is_id(word: str) -> bool:
+    """A short or numbered word ("E" in "Hepatitis E", "II", "B12") tells options apart: it must match exactly."""
+    return len(word) <= 2 or any(c.isdigit() for c in word)
 
 
 def _words(s: str) -> list[str]:
@@ -138,11 +146,14 @@ def _covers(words: list[str], option: str) -> bool:
     if not words or not any(words[0].startswith(w) or w.startswith(words[0]) for w in want):
         return False      # "a more specific form of photodermatitis" is not photodermatitis
     have = set(words[:len(want) + 2])
+    ids = {w for w in want if _is_id(w)}
+    if not ids <= have:
+        return False      # "vitamin B6 deficiency" is not "Vitamin B12 deficiency", though one word may be left out
     for a, b in OPPOSITE:
         for x, y in ((a, b), (b, a)):
             if any(w.startswith(x) for w in want) and any(w.startswith(y) for w in have):
                 return False
-    hit = {w for w in want if any(h.startswith(w) or w.startswith(h) for h in have if len(h) > 2)}
+    hit = ids | {w for w in want if any(h.startswith(w) or w.startswith(h) for h in have if len(h) > 2)}
     return len(hit) >= min(len(want), max(2, len(want) - 1)) and bool(want)
 
 
@@ -224,6 +235,8 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
             n = max(len(_content(v)) for v in options.values()) + 3
             words = _content(clause[m.end():m.end() + 400])[:n]
             covered = [k for k, v in options.items() if _covers(words, v)]
+            covered = [k for k in covered      # "hepatitis E" covers "Hepatitis A" too, whose words are all in it
+                       if not any(set(_content(options[k])) < set(_content(options[j])) for j in covered)]
             if len(covered) == 1:
                 named.add(covered[0])
     lines = [line for line in body.strip().splitlines() if line.strip()]
