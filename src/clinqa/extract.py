@@ -113,7 +113,8 @@ WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|e
                       re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin", "Best choice: ...": the option's own text after an
 # answer lead
-ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(?:choice|option|pick))(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
+ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(?:choice|option|pick))"
+                         r"(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")

@@ -6,10 +6,10 @@ In order, the last of each kind wins:
 1. the answer word stated as the answer: "The answer is no", "the answer to the question is yes", "Answer: maybe";
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
    "Bottom line: no.", "the evidence supports a 'yes' answer", "the answer is affirmative" / "a negative answer",
-   "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another language after an answer or conclusion
-   word ("结论：否", "Respuesta: sí", "Fazit: nein"), and a verdict on the question itself: "The evidence supports
-   this." (yes), "The evidence does not support this." (no), "The evidence is mixed." (maybe), a reply opening with
-   "Probably not." or "Not really." (no);
+   "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another language after an
+   answer or conclusion word ("结论：否", "Respuesta: sí", "Fazit: nein"), and a verdict on the question itself: "The
+   evidence supports this." (yes), "The evidence does not support this." (no), "The evidence is mixed." (maybe), a
+   reply opening with "Probably not." or "Not really." (no);
 3. the answer word first ("Yes, mitochondria are involved.") or last ("Based on the abstract, no.").
 The word must stand as an answer, followed by punctuation or the end: "no significant difference" says nothing, and
 "yes or maybe" decides nothing. A restatement of the question's claim is not read: without the question, "the evidence
