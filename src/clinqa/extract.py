@@ -22,9 +22,9 @@ Reading order, each step only when the previous found nothing:
 3. A letter in bold alone ("**B**"), when only one letter is bolded.
 4. The single-letter fields of a JSON/YAML reply (`"choice": "C"`, `final_answer: d`; not `ruled_out`), the one option
    marked with a check ("✅ B)", "A ✓", "B: ✅", "- [x] C."), a leading letter formatted as an option (bracketed
-   "(C)", a bare "B", a letter alone on the first line before the rationale, or a letter followed by ")" "." ":" and
-   that option's own text: "C. warfarin"; never a word: "A 45-year-old man ..." is not option A and "C. difficile
-   ..." is not option C), a letter alone closing the reply after a short lead ("Verdict: B", "On balance, C.",
+   "(C)", a bare "B", "A, not C", a letter alone on the first line before the rationale, or a letter followed by ")"
+   "." ":" and that option's own text: "C. warfarin"; never a word: "A 45-year-old man ..." is not option A and "C.
+   difficile ..." is not option C), a letter alone closing the reply after a short lead ("Verdict: B", "On balance, C.",
    "... required -> C"), or opening its last line before a dash and a short gloss that names no other option ("B —
    Mobitz I").
 5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
@@ -46,7 +46,7 @@ from typing import Mapping
 from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
                                   field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
-from clinqa.extract_text import norm, option_text_named
+from clinqa.extract_text import compound, norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
@@ -107,7 +107,8 @@ TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|s
                        re.I)
 # in a reply cut off mid-sentence only a statement that calls its letter the answer counts ("(option A)" inside a
 # numbered reasoning step does not)
-FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|respuesta|r[ée]ponse|"
+FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|verdict|decision|"
+                  r"conclusion|respuesta|r[ée]ponse|"
                   r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
 WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|except|let\s+me|wait|reconsider)\b",
                       re.I)
@@ -120,6 +121,7 @@ BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
 GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
+LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*not\s+\(?[A-J]\)?(?![\w'’])")
 LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
 
@@ -139,11 +141,13 @@ def _letter(m: re.Match) -> tuple[str, int]:
 
 
 def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
-    """The letter whose option text `text` starts with (the longest such option), else None."""
+    """The letter whose option text `text` starts with (the longest such option, not as the first part of a
+    hyphenated word: "aspirin-exacerbated ..." is not "Aspirin"), else None."""
     t = _norm(text)
     if not t:
         return None
-    found = [(len(_norm(v)), k) for k, v in options.items() if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " "))]
+    found = [(len(_norm(v)), k) for k, v in options.items() if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " "))
+             and not compound(text, v)]
     return max(found)[1] if found else None
 
 
@@ -246,6 +250,9 @@ def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
         m = pat.match(body)
         if m and m.group(1) in valid:
             return m.group(1)
+    m = LETTER_NOT_OTHER.match(body)    # "A, not C: steroids are for refractory shock"
+    if m and m.group(1) in valid:
+        return m.group(1)
     first, *rest = body.strip().split("\n")
     m = BARE.match(first)         # "D" alone on the first line, then the rationale (and no other lone letter)
     if m and m.group(1) in valid and not any(BARE.match(line) for line in rest):

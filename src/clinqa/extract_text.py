@@ -48,8 +48,10 @@ VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriat
                      r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of))\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
-          r"(?:prescribe|recommend|choose|select|go with|opt for|start(?: with)?|begin with|give|pick|add|use|try)|"
-          r"warrants?|requires?|needs?|calls? for|merits?|(?:stepped up|escalated|switched|changed|moved) to) "
+          r"(?:prescribe|recommend|choose|select|prefer|go with|opt for|start(?: with)?|begin with|give|pick|add|use|"
+          r"try)|"
+          r"warrants?|requires?|needs?|calls? for|merits?|(?:stepped up|escalated|switched|changed|moved) to|"
+          r"treat (?:it |this |him |her |them )?as|(?:most likely|probably|likely|clearly) (?:has|have|represents?)) "
           r"(?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
@@ -62,6 +64,8 @@ SENTENCE_END = r"(?<=[.!?])(?<!\b[A-Z]\.)\s+"
 # "rather than atopic dermatitis", "instead of an empiric PPI trial": the rest of the clause names an option set aside
 REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$",
                             re.I | re.S)
+# "... favour BRCA2 over BRCA1", "prefer X over Y": Y is set aside
+PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -111,7 +115,8 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
     """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
     a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), or without the words that
     every option shares ("Type IV" among types of hypersensitivity), else None."""
-    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+", "", s, flags=re.I))     # "It's mitochondrial"
+    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+", "", s,
+                         flags=re.I))     # "It's mitochondrial", "so proceed with surgery"
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
         return exact[0] if len(exact) == 1 else None
@@ -131,6 +136,14 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
         only = [w for w in have if w not in shared]
         said = [k for k, v in options.items() if only and only == [w for w in _words(v) if w not in shared]]
     return said[0] if len(said) == 1 else None
+
+
+def compound(text: str, option: str, start: bool = True) -> bool:
+    """Is the option's text, at the start of `text` (or anywhere in it), the first part of a hyphenated word
+    ("heparin-induced thrombocytopenia" for "Heparin")?"""
+    lead = r"^\W*(?:(?:a|an|the)\s+)?" if start else r"(?<![\w-])"
+    last = norm(option).split()[-1]
+    return bool(re.search(rf"{lead}{_phrase(option)}-[^\W\d_]", text.lower())) and f"{last}-" not in option.lower()
 
 
 def _content(s: str) -> list[str]:
@@ -203,7 +216,8 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
     for clause in re.split(SENTENCE_END + r"|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
-        clause = REJECTED_AFTER.sub("", clause)     # "... points to X rather than Y": Y is set aside, not asserted
+        # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
+        clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
         if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
@@ -222,7 +236,8 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
                          and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {indicated.group(1)}"))
         mentioned = _mentions(clause, options)
         for k, v in options.items():
-            if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
+            if (len(norm(v)) >= 3 and k in mentioned and not compound(clause, v, start=False)
+                    and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s)):
                 named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
             said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
@@ -234,7 +249,7 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         for m in VERDICT.finditer(clause):
             n = max(len(_content(v)) for v in options.values()) + 3
             words = _content(clause[m.end():m.end() + 400])[:n]
-            covered = [k for k, v in options.items() if _covers(words, v)]
+            covered = [k for k, v in options.items() if _covers(words, v) and not compound(clause[m.end():], v)]
             covered = [k for k in covered      # "hepatitis E" covers "Hepatitis A" too, whose words are all in it
                        if not any(set(_content(options[k])) < set(_content(options[j])) for j in covered)]
             if len(covered) == 1:
@@ -249,7 +264,9 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     # episode, start sertraline.")
     last = re.split(SENTENCE_END + r"|\n", body.strip())[-1]
     closing = re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip())
-    imperative = _equals(closing, options) or (not HEDGED.search(last) and _equals(closing.split(",")[-1], options))
-    if imperative and not NEGATED.search(last):
+    tail = closing.split(",")[-1]
+    imperative = ((not NEGATED.search(last) and _equals(closing, options))
+                  or (not HEDGED.search(last) and not NEGATED.search(tail) and _equals(tail, options)))
+    if imperative:
         named.add(imperative)
     return named.pop() if len(named) == 1 and "?" not in named else None
