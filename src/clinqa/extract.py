@@ -33,9 +33,8 @@ Reading order, each step only when the previous found nothing:
    accents and articles ignored, an option found only inside a longer option's text not counted, and after a verdict
    in any order with one word left out, never beside its opposite; clauses that negate or hedge assert nothing, nor
    do "rather than X", options restated as a list, or an unfinished last sentence; a text that pairs letters with
-   other options' texts is unreadable), and for
-   PubMedQA yes/no/maybe stated as the answer, as a conclusion in words or as the first or last word
-   (clinqa.extract_pubmedqa).
+   other options' texts is unreadable), and for PubMedQA yes/no/maybe in a field of a structured reply, stated as the
+   answer, as a conclusion in words or as the first or last word (clinqa.extract_pubmedqa).
 """
 
 from __future__ import annotations
@@ -43,8 +42,8 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
-                                  field_value, undecorate)
+from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
+                                  closing_letter, field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import compound, norm, option_text_named
 
@@ -301,8 +300,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
             body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
-        if set(by_text) <= {"yes", "no", "maybe"}:
-            return yes_no_maybe(body, by_text)
+        if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})
+            word = field_value(body, set(by_text), WORD_FIELD)
+            return by_text[word] if word else yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
     return None

@@ -2,7 +2,6 @@
 `clinqa.extract`.
 
 In order, the last of each kind wins:
-0. a yes/no/maybe field of a structured reply (`{"verdict": "maybe"}`);
 1. the answer word stated as the answer: "The answer is no", "the answer to the question is yes", "Answer: maybe";
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
    "Bottom line: no.", "the evidence supports a 'yes' answer", "the answer is affirmative" / "a negative answer",
@@ -19,8 +18,6 @@ supports that screening improves outcomes" cannot be told from its opposite.
 from __future__ import annotations
 
 import re
-
-from clinqa.extract_forms import WORD_FIELD, field_value
 
 WORD = r"[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)"
 AS_ANSWER = r"(?=\s*[,.:;!)\-–—\"'*]|\s*$)"
@@ -55,9 +52,6 @@ LAST = re.compile(r"(?:^|[,:\-–—.!?]\s*|\(\s*)(yes|no|maybe)\s*\)?\s*[.!]?\s
 
 def yes_no_maybe(body: str, by_text: dict[str, str]) -> str | None:
     """The letter of the yes/no/maybe option the reply answers with, or None (see the module docstring)."""
-    word = field_value(body, set(by_text), WORD_FIELD)
-    if word:
-        return by_text[word]
     for pattern in (STATED, CONCLUDED):
         found = [next(g for g in m.groups() if g) for m in pattern.finditer(body)]
         if found:
