@@ -325,7 +325,7 @@ def test_classes_heldout6_first_missed(options, text, expected):
 
 
 GENES = {"A": "BRCA1", "B": "BRCA2", "C": "TP53", "D": "APC"}
-CONSENT = {"A": "Obtain consent from the family", "B": "Proceed with emergency surgery", "C": "Wait for capacity"}
+EMERGENCY = {"A": "Obtain consent from the family", "B": "Proceed with emergency surgery", "C": "Wait for capacity"}
 
 
 @pytest.mark.parametrize("options,text,expected", [
@@ -335,10 +335,10 @@ CONSENT = {"A": "Obtain consent from the family", "B": "Proceed with emergency s
     (ABCD, "The most likely diagnosis is heparin-induced thrombocytopenia.", None),    # a hyphenated word is not B
     (ABCD, "The answer is aspirin-exacerbated respiratory disease.", None),
     (ABCD, "Until the valve is replaced, treat as warfarin-dependent: warfarin.", "C"),
-    (CONSENT, "The family is unreachable and there is no directive, so proceed with emergency surgery.", "B"),
-    (CONSENT, "If the family is unreachable, proceed with emergency surgery.", None),  # a conditional asserts nothing
+    (EMERGENCY, "The family is unreachable and there is no directive, so proceed with emergency surgery.", "B"),
+    (EMERGENCY, "If the family is unreachable, proceed with emergency surgery.", None),  # a conditional asserts nothing
     (GENES, "A young woman with breast and ovarian cancer most likely has BRCA1.", "A"),
-    (CONSENT, "decision: B\nreason: implied consent", "B"),                           # a YAML reply without a full stop
+    (EMERGENCY, "decision: B\nreason: implied consent", "B"),                           # a YAML reply without a full stop
 ])
 def test_classes_heldout7_first_missed(options, text, expected):
     assert extract_answer(text, options) == expected
