@@ -145,8 +145,8 @@ def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
     t = _norm(text)
     if not t:
         return None
-    found = [(len(_norm(v)), k) for k, v in options.items() if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " "))
-             and not compound(text, v)]
+    found = [(len(_norm(v)), k) for k, v in options.items()
+             if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " ")) and not compound(text, v)]
     return max(found)[1] if found else None
 
 

@@ -4,11 +4,11 @@
 In order, the last of each kind wins:
 1. the answer word stated as the answer: "The answer is no", "the answer to the question is yes", "Answer: maybe";
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
-   "Bottom line: no.", "the evidence supports a 'yes' answer", "the answer is affirmative" / "a negative answer",
-   "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another language after an
-   answer or conclusion word ("结论：否", "Respuesta: sí", "Fazit: nein"), and a verdict on the question itself: "The
-   evidence supports this." (yes), "The evidence does not support this." (no), "The evidence is mixed." (maybe), a
-   reply opening with "Probably not." or "Not really." (no);
+   "Bottom line: no.", "The data say yes: ...", "the evidence supports a 'yes' answer", "the answer is affirmative" /
+   "a negative answer", "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another
+   language after an answer or conclusion word ("结论：否", "Respuesta: sí", "Fazit: nein"), and a verdict on the
+   question itself: "The evidence supports this." (yes), "The evidence does not support this." (no), "The evidence is
+   mixed." (maybe), a reply opening with "Probably not." or "Not really." (no);
 3. the answer word first ("Yes, mitochondria are involved.") or last ("Based on the abstract, no.").
 The word must stand as an answer, followed by punctuation or the end: "no significant difference" says nothing, and
 "yes or maybe" decides nothing. A restatement of the question's claim is not read: without the question, "the evidence
@@ -25,6 +25,7 @@ STATED = re.compile(r"\banswer(?:\s+to\s+(?:the|this)\s+question)?\s*(?:is|would
 CONCLUDED = re.compile(
     r"\b(?:in\s+conclusion|we\s+conclude(?:\s+that)?|to\s+conclude|conclusion|in\s+summary|overall|taken\s+together|"
     r"therefore|thus|hence|so|bottom\s+line|short\s+answer|in\s+short|in\s+a\s+word|verdict|"
+    r"(?:the\s+)?(?:data|results?|evidence|findings|study)\s+(?:says?|suggests?|indicates?|shows?)|"
     r"(?:i\s+would|i['’]d)\s+(?:say|answer|go\s+with))\s*[,:\-–—]?\s*" + WORD + AS_ANSWER
     + r"|\bsupports?\s+(?:a|an|the)\s+" + WORD
     + r"|\b(?:inconclusive|not\s+conclusive|insufficient|unclear)\b[^.\n]{0,20}?[\s(—–\-:,]" + WORD + AS_ANSWER, re.I)

@@ -51,7 +51,8 @@ BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act 
           r"(?:prescribe|recommend|choose|select|prefer|go with|opt for|start(?: with)?|begin with|give|pick|add|use|"
           r"try)|"
           r"warrants?|requires?|needs?|calls? for|merits?|(?:stepped up|escalated|switched|changed|moved) to|"
-          r"treat (?:it |this |him |her |them )?as|(?:most likely|probably|likely|clearly) (?:has|have|represents?)) "
+          r"treat (?:it |this |him |her |them )?(?:as|with)|qualif(?:y|ies) for|"
+          r"(?:most likely|probably|likely|clearly) (?:has|have|represents?)) "
           r"(?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
@@ -115,8 +116,9 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
     """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
     a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), or without the words that
     every option shares ("Type IV" among types of hypersensitivity), else None."""
-    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+", "", s,
-                         flags=re.I))     # "It's mitochondrial", "so proceed with surgery"
+    # "It's mitochondrial", "so proceed with surgery", "start with a dexamethasone suppression test"
+    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+"
+                         r"|^\W*(?:start|begin|treat|go)\s+with\s+", "", s, flags=re.I))
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
         return exact[0] if len(exact) == 1 else None
