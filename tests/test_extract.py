@@ -254,7 +254,8 @@ TYPES = {"A": "Type I hypersensitivity", "B": "Type II hypersensitivity", "C": "
 ABX = {"A": "Vancomycin", "B": "Vancomycin and cefepime", "C": "Metronidazole", "D": "H. pylori eradication therapy"}
 
 
-@pytest.mark.parametrize("options,text,expected", [
+# what heldout5's first reading missed, one case or more per class
+HELDOUT5_CLASSES = [
     # a markdown task list: the ticked box is the answer, not the last line
     (ABCD, "- [ ] A. aspirin\n- [ ] B. heparin\n- [x] C. warfarin\n- [ ] D. alteplase", "C"),
     # the options restated as a list, nothing chosen
@@ -279,9 +280,7 @@ ABX = {"A": "Vancomycin", "B": "Vancomycin and cefepime", "C": "Metronidazole", 
     (TYPES, "Contact dermatitis is T-cell mediated: type IV.", "D"),
     # a Cyrillic look-alike letter after an answer word
     (ABCD, "Ответ: С", "C"),
-])
-def test_classes_heldout5_first_missed(options, text, expected):
-    assert extract_answer(text, options) == expected
+]
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -300,7 +299,8 @@ AVB = {"A": "First-degree AV block", "B": "Mobitz type I second-degree AV block"
        "C": "Mobitz type II second-degree AV block", "D": "Third-degree AV block"}
 
 
-@pytest.mark.parametrize("options,text,expected", [
+# what heldout6's first reading missed, one case or more per class
+HELDOUT6_CLASSES = [
     # short or numbered words tell options apart: never a shorter option inside a longer one, never one left out
     (HEP, "Jaundice after a trip, in pregnancy, suggests hepatitis E.", "D"),
     (HEP, "This picture is consistent with hepatitis A.", "A"),
@@ -322,16 +322,15 @@ AVB = {"A": "First-degree AV block", "B": "Mobitz type I second-degree AV block"
     (ABCD, "Given the thrombus he should be switched to heparin now.", "B"),
     (HEP, "Fulminant liver failure in the third trimester is the classic picture of hepatitis E.", "D"),
     (HEP, "Positive HBsAg for more than six months meets the criteria for hepatitis B.", "B"),
-])
-def test_classes_heldout6_first_missed(options, text, expected):
-    assert extract_answer(text, options) == expected
+]
 
 
 GENES = {"A": "BRCA1", "B": "BRCA2", "C": "TP53", "D": "APC"}
 EMERGENCY = {"A": "Obtain consent from the family", "B": "Proceed with emergency surgery", "C": "Wait for capacity"}
 
 
-@pytest.mark.parametrize("options,text,expected", [
+# what heldout7's first reading missed, one case or more per class
+HELDOUT7_CLASSES = [
     (ABCD, "B, not D: the bleeding risk is too high for thrombolysis.", "B"),           # a letter, then "not <other>"
     (GENES, "Li-Fraumeni features favour TP53 over BRCA1.", "C"),                      # "X over Y": Y set aside
     (GENES, "We prefer BRCA2 over BRCA1 here.", "B"),
@@ -342,23 +341,26 @@ EMERGENCY = {"A": "Obtain consent from the family", "B": "Proceed with emergency
     (EMERGENCY, "If the family is unreachable, proceed with emergency surgery.", None),  # a conditional asserts nothing
     (GENES, "A young woman with breast and ovarian cancer most likely has BRCA1.", "A"),
     (EMERGENCY, "decision: B\nreason: implied consent", "B"),                           # a YAML reply without a full stop
-])
-def test_classes_heldout7_first_missed(options, text, expected):
-    assert extract_answer(text, options) == expected
+]
 
 
 LYME = {"A": "Doxycycline", "B": "Amoxicillin", "C": "Ceftriaxone", "D": "Low-dose dexamethasone suppression test"}
 
 
-@pytest.mark.parametrize("options,text,expected", [
+# what heldout8's first reading missed, one case or more per class
+HELDOUT8_CLASSES = [
     (LYME, "Erythema migrans after a tick bite: treat with doxycycline for 10 days.", "A"),
     (LYME, "Do not treat with doxycycline in pregnancy.", None),
     (LYME, "To screen for Cushing syndrome, start with a low-dose dexamethasone suppression test.", "D"),
     (LYME, "Lyme carditis with third-degree block qualifies for ceftriaxone, given intravenously.", "C"),
     (ABCD, "It acts at once and protamine reverses it, so B is correct.", "B"),
     (ABCD, "Neither A nor B is correct.", None), (ABCD, "If B is correct, then C is wrong.", None),
-])
-def test_classes_heldout8_first_missed(options, text, expected):
+]
+
+
+@pytest.mark.parametrize("options,text,expected",
+                         HELDOUT5_CLASSES + HELDOUT6_CLASSES + HELDOUT7_CLASSES + HELDOUT8_CLASSES)
+def test_classes_the_held_out_first_readings_missed(options, text, expected):
     assert extract_answer(text, options) == expected
 
 
