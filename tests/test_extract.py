@@ -340,7 +340,7 @@ HELDOUT7_CLASSES = [
     (EMERGENCY, "The family is unreachable and there is no directive, so proceed with emergency surgery.", "B"),
     (EMERGENCY, "If the family is unreachable, proceed with emergency surgery.", None),  # a conditional asserts nothing
     (GENES, "A young woman with breast and ovarian cancer most likely has BRCA1.", "A"),
-    (EMERGENCY, "decision: B\nreason: implied consent", "B"),                           # a YAML reply without a full stop
+    (EMERGENCY, "decision: B\nreason: implied consent", "B"),        # a YAML reply without a full stop
 ]
 
 
