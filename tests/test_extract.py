@@ -355,6 +355,7 @@ HELDOUT8_CLASSES = [
     (LYME, "Lyme carditis with third-degree block qualifies for ceftriaxone, given intravenously.", "C"),
     (ABCD, "It acts at once and protamine reverses it, so B is correct.", "B"),
     (ABCD, "Neither A nor B is correct.", None), (ABCD, "If B is correct, then C is wrong.", None),
+    (ABCD, "Statement B is correct, but the question asks for the exception.", None),
 ]
 
 

@@ -58,10 +58,10 @@ FOREIGN = re.compile(
 # "I'd go with option (b)", "the correct one is option (d)": a lower-case letter in parentheses after "option"
 OPTION_PAREN = re.compile(r"\b(?:is|go\s+with|choose|select|pick|opt\s+for|answer)\s+(?:the\s+)?option\s*"
                           r"\(([A-Ja-j])\)", re.I)
-# "C is the best choice", "D is the correct answer", "so B is correct"
+# "C is the best choice", "D is the correct answer", "so B is correct." (closing its sentence)
 LETTER_IS_BEST = re.compile(r"(?<![\w'’])(?<!\b[Nn]or )(?<!\b[Oo]r )(?<!\b[Aa]nd )(?<!\b[Ii]f )(?<!\b[Ww]hether )"
                             r"([A-J])\)?\s+is\s+(?:the\s+|my\s+)?(?:(?:best|correct|right|most\s+appropriate)\s+"
-                            r"(?:choice|answer|option|response|pick)\b|(?:correct|right)(?![\w-]))")
+                            r"(?:choice|answer|option|response|pick)\b|(?:correct|right)(?=\s*[.!]?\s*$|\s*[.!]\s))", re.M)
 
 
 
