@@ -8,7 +8,8 @@ letter label); then accuracy by source and by style, and every item read wrongly
     python benchmarks/extraction.py [--corpus FILE ...] [--protocol medpalm2|simple-evals] [--summary] [--judge MODEL]
 
 Default corpora: `extraction_corpus.jsonl` (the original 352), `extraction_new.jsonl` (issue 24's development set)
-and `extraction_heldout.jsonl` (issue 24's held-out set, written and committed before the reader was changed).
+and `extraction_heldout.jsonl` ... `extraction_heldout8.jsonl` (issue 24's held-out sets, each written and committed
+before the reader was run on it).
 `--summary` prints only the table (use it on the held-out set, so its items are not read while tuning the rules).
 `--judge MODEL` (off by default) also reports, separately, what an LLM judge (clinqa.extract_judge) makes of the
 outputs the rules leave unread, e.g. `--judge llamacpp:smollm2-135m-instruct`.
@@ -26,7 +27,9 @@ from clinqa.models import load_model
 from clinqa.prompts import get_protocol
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-CORPORA = [FIXTURES / f"extraction_{name}.jsonl" for name in ("corpus", "new", "heldout", "heldout2", "heldout3", "heldout4")]
+CORPORA = [FIXTURES / f"extraction_{name}.jsonl"
+           for name in ("corpus", "new", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
+                        "heldout8")]
 
 
 def read_corpus(path: Path) -> list[dict]:
@@ -70,7 +73,7 @@ def details(items: list[dict], reads: list[str | None]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, action="append", help="a labelled JSONL file (repeatable; default: all three)")
+    ap.add_argument("--corpus", type=Path, action="append", help="a labelled JSONL file (repeatable; default: all)")
     ap.add_argument("--protocol", default="medpalm2")
     ap.add_argument("--summary", action="store_true", help="only the precision/recall table, no items")
     ap.add_argument("--judge", default=None, help="a model that reads what the rules leave unread (off by default)")

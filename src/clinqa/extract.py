@@ -4,33 +4,37 @@ Reading order, each step only when the previous found nothing:
 1. A reasoning model's `<think>...</think>` block is dropped, and so is everything from an invented next question
    ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question asked wins over text the
    model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
-   emphasis, emoji, arrows read as a colon, circled letters).
+   emphasis, emoji, arrows read as a colon, circled letters, task-list boxes, a Cyrillic look-alike letter).
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
    "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.",
-   "C is the best choice", "Probably B, since ...", answer words of other languages ("答案：A", "la respuesta es B",
-   "Die richtige Antwort ist C"), and an option's own text after an answer lead ("The correct answer is Deamidated
-   gliadin peptide"). When they disagree, the last wins only if it is a final answer or a self-correction ("On
-   reflection, the answer is D"); otherwise the text has no answer. A letter followed by "or C" (or "或C", "o C"), a
-   list of letters, or "but D is equally likely" is not an answer; a letter followed by another option's text ("(B)
-   Clopidogrel" when B is not clopidogrel) is a garbled statement: it gives no answer, and when it is the last
-   statement the text has none (an earlier garbled one is superseded by a later clean one). A reply cut off
-   mid-sentence keeps only statements that call their letter the answer, and none that is tentative or still being
-   weighed in the unfinished sentence ("The answer is likely (A) because ...; however, we should check for").
+   "C is the best choice", "Probably B, since ...", "I'm leaning toward D", "Verdict: b — ...", answer words of other
+   languages ("答案：A", "la respuesta es B", "Die richtige Antwort ist C"), and an option's own text after an answer
+   lead ("The correct answer is Deamidated gliadin peptide", "Best choice: ..."). When they disagree, the last wins
+   only if it is a final answer or a self-correction ("On reflection, the answer is D", "Correcting myself, the answer
+   is B"); otherwise the text has no answer. A letter followed by "or C" (or "或C", "o C"), a list of letters, or "but
+   D is equally likely" is not an answer; a letter followed by another option's text ("(B) Clopidogrel" when B is not
+   clopidogrel; "(A) Aspirin and clopidogrel" when that is C's text) is a garbled statement: it gives no answer, and
+   when it is the last statement the text has none (an earlier garbled one is superseded by a later clean one). A
+   reply cut off mid-sentence keeps only statements that call their letter the answer, and none that is tentative or
+   still being weighed in the unfinished sentence ("The answer is likely (A) because ...; however, we should check
+   for").
 3. A letter in bold alone ("**B**"), when only one letter is bolded.
 4. The single-letter fields of a JSON/YAML reply (`"choice": "C"`, `final_answer: d`; not `ruled_out`), the one option
-   marked with a check ("✅ B)", "A ✓", "B: ✅"), a leading letter formatted as an option (bracketed "(C)", a bare "B",
-   or a letter followed by ")" "." ":" and that option's own text: "C. warfarin"; never a word: "A 45-year-old man
-   ..." is not option A and "C. difficile ..." is not option C), or a letter alone closing the reply after a short
-   lead ("Verdict: B", "On balance, C.", "... required -> C").
+   marked with a check ("✅ B)", "A ✓", "B: ✅", "- [x] C."), a leading letter formatted as an option (bracketed
+   "(C)", a bare "B", "A, not C", a letter alone on the first line before the rationale, or a letter followed by ")"
+   "." ":" and that option's own text: "C. warfarin"; never a word: "A 45-year-old man ..." is not option A and "C.
+   difficile ..." is not option C), a letter alone closing the reply after a short lead ("Verdict: B", "On balance, C.",
+   "... required -> C"), or opening its last line before a dash and a short gloss that names no other option ("B —
+   Mobitz I").
 5. The option's text itself, when the output asserts exactly one option's text (clinqa.extract_text: "The answer is
    warfarin", "Delaying surgery ... is the most appropriate next step", "... suggests an aneurysm of the common iliac
    artery", "...: aspirin and clopidogrel.", "Perform a lumbar puncture." closing the reply; words matched by stem,
    accents and articles ignored, an option found only inside a longer option's text not counted, and after a verdict
    in any order with one word left out, never beside its opposite; clauses that negate or hedge assert nothing, nor
-   does an unfinished last sentence; a text that pairs letters with other options' texts is unreadable), and for
-   PubMedQA yes/no/maybe stated as the answer, as a conclusion in words or as the first or last word
-   (clinqa.extract_pubmedqa).
+   do "rather than X", options restated as a list, or an unfinished last sentence; a text that pairs letters with
+   other options' texts is unreadable), and for PubMedQA yes/no/maybe in a field of a structured reply, stated as the
+   answer, as a conclusion in words or as the first or last word (clinqa.extract_pubmedqa).
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, checked_option, closing_letter,
-                                  field_letter, undecorate)
+from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
+                                  closing_letter, field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
-from clinqa.extract_text import norm, option_text_named
+from clinqa.extract_text import compound, norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
@@ -63,11 +67,15 @@ EXPLICIT = [
     re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
     re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I)\s+(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
-               r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with)"
+               r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with|"
+               r"lean(?:ing)?\s+(?:towards?|to))"
                + _OPT + _L, re.I),
     re.compile(r"\bmy\s+(?:choice|answer|pick|selection)" + _IS + _OPT + _L, re.I),
-    # "Probably B, since ...", "I think C." opening a sentence
-    re.compile(r"(?:^|[.!?]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
+    # "Verdict: b — a young ...", "Pick: (C)": a verdict word, a colon and a letter standing alone
+    re.compile(r"\b(?:verdict|pick|selection|decision|conclusion|choice|response)\s*[:：]\s*[\(\[]?([A-Ja-j])[\)\]]?"
+               r"(?=\s*(?:$|\n|[.,;!]|[—–]|-\s))", re.I),
+    # "Probably B, since ...", "I think C." opening a sentence or following a colon
+    re.compile(r"(?:^|[.!?:]\s+|\n)\s*(?:probably|most\s+likely|likely|I\s+think|I\s+believe|I['’]d\s+say|"
                r"leaning(?:\s+towards?)?)\s*,?\s*\(?([A-J])\)?(?=\s*[,.;:!(]|\s*$)", re.I),
     # "I'm fairly sure it's D", "it is probably B."
     re.compile(r"\b(?:it['’]s|it\s+is)\s+(?:probably\s+|likely\s+|definitely\s+|clearly\s+)?\(?([A-J])\)?(?=[\s,.;:!)]|$)"),
@@ -87,7 +95,8 @@ EXPLICIT = [
     FOREIGN, OPTION_PAREN, LETTER_IS_BEST,      # other languages, "option (b)", "C is the best choice"
 ]
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
-                        r"rather|final)\W[^.\n]{0,40}$", re.I)
+                        r"rather|final|correcting\s+(?:myself|that|this)|I\s+misread|scratch\s+that|my\s+mistake)"
+                        r"\W[^.\n]{0,40}$", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
                        r"(?:above|options|choices)\b|\bbut\s+\(?[A-J]\)?\s+(?:is|seems|looks)\s+(?:equally|just\s+as|"
                        r"also)\s+(?:likely|possible|plausible|valid|reasonable|good)", re.I)
@@ -97,16 +106,21 @@ TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|s
                        re.I)
 # in a reply cut off mid-sentence only a statement that calls its letter the answer counts ("(option A)" inside a
 # numbered reasoning step does not)
-FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|respuesta|r[ée]ponse|"
+FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|verdict|decision|"
+                  r"conclusion|respuesta|r[ée]ponse|"
                   r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
 WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|except|let\s+me|wait|reconsider)\b",
                       re.I)
-# "the answer is Deamidated gliadin peptide", "Answer: warfarin": the option's own text after an answer lead
-ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?)(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
+# "the answer is Deamidated gliadin peptide", "Answer: warfarin", "Best choice: ...": the option's own text after an
+# answer lead
+ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(?:choice|option|pick))"
+                         r"(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
+GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
+LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*not\s+\(?[A-J]\)?(?![\w'’])")
 LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
 
@@ -126,11 +140,13 @@ def _letter(m: re.Match) -> tuple[str, int]:
 
 
 def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
-    """The letter whose option text `text` starts with (the longest such option), else None."""
+    """The letter whose option text `text` starts with (the longest such option, not as the first part of a
+    hyphenated word: "aspirin-exacerbated ..." is not "Aspirin"), else None."""
     t = _norm(text)
     if not t:
         return None
-    found = [(len(_norm(v)), k) for k, v in options.items() if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " "))]
+    found = [(len(_norm(v)), k) for k, v in options.items()
+             if _norm(v) and (t == _norm(v) or t.startswith(_norm(v) + " ")) and not compound(text, v)]
     return max(found)[1] if found else None
 
 
@@ -158,8 +174,10 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
         return None
     if options and upper in options:
         after = re.sub(r"^[\)\]\.:'\"*\s-]+", "", body[pos + 1:pos + 400]).split("\n")[0]
+        # the longest option text that follows: "(A) Aspirin and clopidogrel" names C, whose text contains A's
         named = _by_option_text(after, options)
-        if named and named != upper and not _by_option_text(after, {upper: options[upper]}):
+        if named and named != upper and (not _by_option_text(after, {upper: options[upper]})
+                                         or len(_norm(options[named])) > len(_norm(options[upper]))):
             return "mismatch"
     return "ok"
 
@@ -231,11 +249,27 @@ def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
         m = pat.match(body)
         if m and m.group(1) in valid:
             return m.group(1)
+    m = LETTER_NOT_OTHER.match(body)    # "A, not C: steroids are for refractory shock"
+    if m and m.group(1) in valid:
+        return m.group(1)
+    first, *rest = body.strip().split("\n")
+    m = BARE.match(first)         # "D" alone on the first line, then the rationale (and no other lone letter)
+    if m and m.group(1) in valid and not any(BARE.match(line) for line in rest):
+        return m.group(1)
     m = LETTER_THEN_TEXT.match(body)
     if m and m.group(1) in valid and options and m.group(1) in options:
         if _by_option_text(m.group(2).split("\n")[0], {m.group(1): options[m.group(1)]}):
             return m.group(1)
     return None
+
+
+def _glossed(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
+    """The letter opening the reply's last line before a dash and a short gloss ("B — Mobitz I"), unless the gloss
+    names another letter, hedges or is another option's text."""
+    m = GLOSSED.search(body.rstrip())
+    if not m or m.group(1) not in valid or re.search(r"\b[A-J]\b|\b(?:or|maybe|perhaps|not)\b", m.group(0)[m.end(1):]):
+        return None
+    return m.group(1) if _reading(m.group(1), m.start(1), body, options) == "ok" else None
 
 
 def _answer_segment(text: str) -> str:
@@ -257,8 +291,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}
     if len(bold) == 1:
         return bold.pop()
-    found = (field_letter(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
-             or closing_letter(body, valid))
+    found = (field_value(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
+             or closing_letter(body, valid) or _glossed(body, valid, options))
     if found:
         return found
     if options:
@@ -266,8 +300,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
             body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
-        if set(by_text) <= {"yes", "no", "maybe"}:
-            return yes_no_maybe(body, by_text)
+        if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})
+            word = field_value(body, set(by_text), WORD_FIELD)
+            return by_text[word] if word else yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
     return None

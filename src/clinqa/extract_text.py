@@ -11,6 +11,7 @@ A careful reader matches an option's text loosely but only where the output asse
   diagnosis, what the findings suggest or how a drug works; a clause that negates, hedges ("possible", "may",
   "consider", "other") or names several options asserts nothing, and "<something else> is the most appropriate
   next step" competes with any option asserted elsewhere;
+- options restated as a list ("A. <A's text>" on two or more lines) assert nothing;
 - the text answers only when it asserts exactly one option, and not when it pairs letters with other options' texts
   ("Option D: Gram stain ..." where Gram stain is C): such a text does not keep its options apart.
 """
@@ -43,16 +44,29 @@ HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|a
 VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
                      r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
-                     r"(?:example|case|presentation|sign)\s+of)\s+", re.I)
+                     r"(?:example|case|presentation|picture|sign|features?|triad)\s+of|"
+                     r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of))\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
-          r"(?:prescribe|recommend|choose|select|go with|opt for|start|give|pick)) (?:classic |typical |clearly "
+          r"(?:prescribe|recommend|choose|select|prefer|go with|opt for|start(?: with)?|begin with|give|pick|add|use|"
+          r"try)|"
+          r"warrants?|requires?|needs?|calls? for|merits?|(?:stepped up|escalated|switched|changed|moved) to|"
+          r"treat (?:it |this |him |her |them )?(?:as|with)|qualif(?:y|ies) for|"
+          r"(?:most likely|probably|likely|clearly) (?:has|have|represents?)) "
+          r"(?:classic |typical |clearly "
           r"|definitely |probably |likely |most likely )?(?:to )?(?:an |a |the )?")
 # "mechanical thrombectomy is indicated", "Reassurance is all that is needed": said of an option, it names it
 INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indicated|recommended|warranted|required|"
              r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
              r"all that (?:is|s) (?:needed|required|necessary)|enough|sufficient)\b|"
              r" (?:fits|fits best|best fits|suffices)\b")
+# a sentence ends at . ! or ?, but not after an initial: "H. pylori", "E. coli"
+SENTENCE_END = r"(?<=[.!?])(?<!\b[A-Z]\.)\s+"
+# "rather than atopic dermatitis", "instead of an empiric PPI trial": the rest of the clause names an option set aside
+REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$",
+                            re.I | re.S)
+# "... favour BRCA2 over BRCA1", "prefer X over Y": Y is set aside
+PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -71,17 +85,25 @@ LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*
 
 @lru_cache(maxsize=8192)
 def norm(s: str) -> str:
-    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), everything else one space."""
+    """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), "plus", "&" and " + " read as
+    "and", everything else one space."""
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", s.lower()).strip()
+    s = re.sub(r"\bplus\b|&|\s\+\s", " and ", s.lower())
+    return re.sub(r"[^a-z0-9]+", " ", s).strip()
 
 
 @lru_cache(maxsize=8192)
 def _phrase(option: str) -> str:
     """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
     between words ("obtain a blood culture" matches "Obtain blood cultures")."""
-    return " (?:(?:a|an|the) )?".join(re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+    return " (?:(?:a|an|the) )?".join(re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*"
+                                      for w in norm(option).split())
+
+
+def _is_id(word: str) -> bool:
+    """A short or numbered word ("E" in "Hepatitis E", "II", "B12") tells options apart: it must match exactly."""
+    return len(word) <= 2 or any(c.isdigit() for c in word)
 
 
 def _words(s: str) -> list[str]:
@@ -92,8 +114,11 @@ def _words(s: str) -> list[str]:
 
 def _equals(s: str, options: Mapping[str, str]) -> str | None:
     """The option whose whole text `s` is (words by stem, articles ignored), also with one word before it that is not
-    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), else None."""
-    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+", "", s, flags=re.I))     # "It's mitochondrial"
+    a negation or the opposite of one of its words ("Start metformin", "acute hepatitis B"), or without the words that
+    every option shares ("Type IV" among types of hypersensitivity), else None."""
+    # "It's mitochondrial", "so proceed with surgery", "start with a dexamethasone suppression test"
+    have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+"
+                         r"|^\W*(?:start|begin|treat|go)\s+with\s+", "", s, flags=re.I))
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
         return exact[0] if len(exact) == 1 else None
@@ -108,7 +133,19 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
         return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other"} and not any(
             extra.startswith(x) and any(w.startswith(y) for w in want) for a, b in OPPOSITE for x, y in ((a, b), (b, a)))
     said = [k for k, v in options.items() if same(_words(v))]
+    if not said:      # "Type IV" for "Type IV hypersensitivity" when every option is a type of hypersensitivity
+        shared = set.intersection(*(set(_words(v)) for v in options.values())) if len(options) > 2 else set()
+        only = [w for w in have if w not in shared]
+        said = [k for k, v in options.items() if only and only == [w for w in _words(v) if w not in shared]]
     return said[0] if len(said) == 1 else None
+
+
+def compound(text: str, option: str, start: bool = True) -> bool:
+    """Is the option's text, at the start of `text` (or anywhere in it), the first part of a hyphenated word
+    ("heparin-induced thrombocytopenia" for "Heparin")?"""
+    lead = r"^\W*(?:(?:a|an|the)\s+)?" if start else r"(?<![\w-])"
+    last = norm(option).split()[-1]
+    return bool(re.search(rf"{lead}{_phrase(option)}-[^\W\d_]", text.lower())) and f"{last}-" not in option.lower()
 
 
 def _content(s: str) -> list[str]:
@@ -124,11 +161,14 @@ def _covers(words: list[str], option: str) -> bool:
     if not words or not any(words[0].startswith(w) or w.startswith(words[0]) for w in want):
         return False      # "a more specific form of photodermatitis" is not photodermatitis
     have = set(words[:len(want) + 2])
+    ids = {w for w in want if _is_id(w)}
+    if not ids <= have:
+        return False      # "vitamin B6 deficiency" is not "Vitamin B12 deficiency", though one word may be left out
     for a, b in OPPOSITE:
         for x, y in ((a, b), (b, a)):
             if any(w.startswith(x) for w in want) and any(w.startswith(y) for w in have):
                 return False
-    hit = {w for w in want if any(h.startswith(w) or w.startswith(h) for h in have if len(h) > 2)}
+    hit = ids | {w for w in want if any(h.startswith(w) or w.startswith(h) for h in have if len(h) > 2)}
     return len(hit) >= min(len(want), max(2, len(want) - 1)) and bool(want)
 
 
@@ -154,14 +194,32 @@ def mislabelled(body: str, options: Mapping[str, str]) -> bool:
     return False
 
 
+# "A. Trigeminal nerve" on a line of its own: an option restated under its letter
+LISTED = re.compile(r"(?m)^[ \t]*(?:[-*+][ \t]*)?\(?([A-J])[\).:][ \t]*([^\n]+?)[ \t]*$")
+
+
+def unlisted(body: str, options: Mapping[str, str]) -> str:
+    """The text without the options it restates as a list (two or more lines "A. <A's text>"): a list asserts none."""
+    listed = [m for m in LISTED.finditer(body) if m.group(1) in options
+              and _words(m.group(2).rstrip(".")) == _words(options[m.group(1)])]
+    if len(listed) < 2:
+        return body
+    for m in reversed(listed):
+        body = body[:m.start()] + body[m.end():]
+    return body
+
+
 def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
     """The option whose text is the only one the output asserts, else None (see the module docstring)."""
     if mislabelled(body, options):
         return None
+    body = unlisted(body, options)
     named = set()
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
-    for clause in re.split(r"(?<=[.!?])\s+|[,;\n]", body):
+    for clause in re.split(SENTENCE_END + r"|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
+        # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
+        clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
         if NEGATED.search(clause) or HEDGED.search(clause):
             continue
         s = f" {norm(clause)} "
@@ -180,7 +238,8 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
                          and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {indicated.group(1)}"))
         mentioned = _mentions(clause, options)
         for k, v in options.items():
-            if len(norm(v)) >= 3 and k in mentioned and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s):
+            if (len(norm(v)) >= 3 and k in mentioned and not compound(clause, v, start=False)
+                    and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s)):
                 named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
             said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
@@ -192,7 +251,9 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
         for m in VERDICT.finditer(clause):
             n = max(len(_content(v)) for v in options.values()) + 3
             words = _content(clause[m.end():m.end() + 400])[:n]
-            covered = [k for k, v in options.items() if _covers(words, v)]
+            covered = [k for k, v in options.items() if _covers(words, v) and not compound(clause[m.end():], v)]
+            covered = [k for k in covered      # "hepatitis E" covers "Hepatitis A" too, whose words are all in it
+                       if not any(set(_content(options[k])) < set(_content(options[j])) for j in covered)]
             if len(covered) == 1:
                 named.add(covered[0])
     lines = [line for line in body.strip().splitlines() if line.strip()]
@@ -201,8 +262,13 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
              if k]
     if opening and len(leads) == 1 and _equals(opening.group(1), options):
         named.add(leads[0])       # "Renal artery stenosis — the bruit ... clinch it.": the answer first, then why
-    last = re.split(r"(?<=[.!?])\s+|\n", body.strip())[-1]
-    imperative = _equals(re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip()), options)
-    if imperative and not NEGATED.search(last):       # "Perform a lumbar puncture." closing the reply
+    # "Perform a lumbar puncture." closing the reply, or closing its last sentence after a comma ("For her first
+    # episode, start sertraline.")
+    last = re.split(SENTENCE_END + r"|\n", body.strip())[-1]
+    closing = re.sub(r"\s*\([^()]*\)\s*\.?$|[.!]$", "", last.strip())
+    tail = closing.split(",")[-1]
+    imperative = ((not NEGATED.search(last) and _equals(closing, options))
+                  or (not HEDGED.search(last) and not NEGATED.search(tail) and _equals(tail, options)))
+    if imperative:
         named.add(imperative)
     return named.pop() if len(named) == 1 and "?" not in named else None
