@@ -191,7 +191,7 @@ def test_nli_scorer_resumes_without_new_grader_calls(scripted, tmp_path):
     again = fixture_grader(scripted, calls)
     store = run_eval(get_task(KQA4), model, run, grader=again)
     assert len(store.results()) == 4
-    assert [r.messages[-1][1] for r in model.requests] == [records[3].question]     # answer 3 was kept
+    assert [records[3].question in r.prompt for r in model.requests] == [True]      # answer 3 was kept
     unfinished = {s for q in records[2:] for s in q.extra["must_have"] + q.extra["nice_to_have"]}
     asked = [stmt(r) for r in again.requests]
     assert set(asked) == unfinished and len(asked) == len(unfinished) + 1          # + the pharmacist's retry
