@@ -116,12 +116,14 @@ class EvalConfig:
         return StrategyConfig(self.k_shot, self.n_samples, self.n_refine, self.temperature, self.top_p, self.max_tokens,
                               self.seed, rule, self.er_with_answers, self.protocol)
 
-    def default_run_dir(self, root: str | Path = "runs") -> Path:
+    def default_run_dir(self, root: str | Path = "runs", solver: str | None = None) -> Path:
+        """`<root>/<task>-<split>-<solver>-<model>-<hash of the identity>`; solver: the strategy (multiple choice) or
+        the task's kind."""
         ident = json.dumps(self.identity(), sort_keys=True)
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model.split("/")[-1])[:40]
         h = hashlib.sha256(ident.encode()).hexdigest()[:8]
         task = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.dataset)[-60:]
-        return Path(root) / f"{task}-{self.split or 'default'}-{self.strategy}-{slug}-{h}"
+        return Path(root) / f"{task}-{self.split or 'default'}-{solver or self.strategy}-{slug}-{h}"
 
 
 ORDERS = ("random", "id", "file")

@@ -106,7 +106,8 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
     scorers = scorers if scorers is not None else default_scorers(task, cfg)
     exclude = trained_ids(cfg.exclude_trained) | (solver.excluded_ids(task, records) if hasattr(solver, "excluded_ids") else set())
     samples = plan_samples(cfg, exclude, task, records)
-    recorder = recorder or ResultRecorder(Store(cfg.run_dir or cfg.default_run_dir(runs_root)))
+    recorder = recorder or ResultRecorder(Store(cfg.run_dir or cfg.default_run_dir(
+        runs_root, None if task.kind == "mc" else task.kind)))
     store = recorder.store
     store.planned = {s.id for s in samples}
     done = recorder.done()
