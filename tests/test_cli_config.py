@@ -17,12 +17,13 @@ from typer.testing import CliRunner
 from clinqa.cli import app
 from clinqa.cli.options import config_options
 from clinqa.eval import EvalConfig
+from clinqa.judge.autorate import AutorateConfig
 from clinqa.longform.answer import AnswerConfig
 from clinqa.tune.train import TuneConfig, sft_config
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[1] / "README.md"
-COMMANDS = {"bench": EvalConfig, "answer": AnswerConfig, "tune": TuneConfig}
+COMMANDS = {"bench": EvalConfig, "answer": AnswerConfig, "tune": TuneConfig, "autorate": AutorateConfig}
 
 
 def _demo_app(help_text: str) -> tuple[typer.Typer, list]:
@@ -185,7 +186,7 @@ def _readme_commands() -> list[tuple[str, str]]:
     `\\` continuation lines joined and inline code cut at its closing backtick."""
     text = README.read_text().replace("\\\n", " ")
     found = []
-    for m in re.finditer(r"(?:clinqa |-m clinqa\.)(bench|answer|tune)\b([^\n`]*)", text):
+    for m in re.finditer(r"(?:clinqa |-m clinqa\.)(bench|answer|tune|autorate)\b([^\n`]*)", text):
         found.append((m.group(1), m.group(2).split(" #")[0]))
     return found
 
@@ -211,7 +212,7 @@ def test_readme_command_lines_parse(tmp_path):
             fence = line[3:].strip() if fence is None else None
             continue
         prompt = {"bash": "", "console": "$ "}.get(fence)
-        m = re.match(rf"^{re.escape(prompt or '')}clinqa (bench|answer|tune)( .*)?$", line)
+        m = re.match(rf"^{re.escape(prompt or '')}clinqa (bench|answer|tune|autorate)( .*)?$", line)
         if prompt is None or not m or "<" in line or "…" in line:   # `<hf id>`, `openai:…`: placeholders
             continue
         args = shlex.split((m.group(2) or "").split(" #")[0])

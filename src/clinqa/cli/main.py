@@ -25,6 +25,7 @@ from clinqa.cli.tasks import tasks_app
 from clinqa.data.errors import DataError
 from clinqa.eval import EvalConfig
 from clinqa.extras import message
+from clinqa.judge.autorate import AutorateConfig
 from clinqa.longform.answer import AnswerConfig
 from clinqa.report import rows_of
 from clinqa.results_view import parse_rate_line, results_table
@@ -223,15 +224,10 @@ def consistency(run_dir: Path, threshold: float = typer.Option(0.6, help="simila
 
 
 @app.command()
-def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-instruct"], help="grader model; repeat "
-                                                               "for a jury (majority / mean of the graders)"),
-             kind: str = typer.Option("physician", help="physician, lay or pairwise"),
-             sources: Optional[str] = typer.Option(None, help="comma list; pairwise needs exactly two"),
-             rubric: Optional[Path] = typer.Option(None, help="rubric JSON (default: the paper's)"),
-             retries: int = typer.Option(3, help="extra attempts after malformed output"),
-             human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to compare with"),
-             concurrency: Optional[int] = typer.Option(None, min=1, help="ratings in flight at once, their grader "
-                                                       "requests batched (default: the backend's own)")):
+@config_options(AutorateConfig)
+def autorate(cfg: AutorateConfig, run_dir: Path = typer.Argument(..., help="a run directory with stored answers"),
+             human: Optional[Path] = typer.Option(None, help="human ratings (long table, as `rate analyze` reads) to "
+                                                  "compare with")):
     """Rate stored answers with an LLM grader (or a jury of several) using the human study's rubric; optionally
     measure agreement."""
     from clinqa.analysis.table import read_ratings
@@ -240,9 +236,11 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
     from clinqa.models import load_model
     from clinqa.data.rubric import load_rubric
     from clinqa.eval.store import Store
+    grader, kind, srcs, retries, concurrency = cfg.grader, cfg.kind, cfg.source_list(), cfg.retries, cfg.concurrency
     try:
+        cfg.validate()
         store = Store.open_existing(run_dir)
-        rb = load_rubric(rubric)
+        rb = load_rubric(cfg.rubric)
         rb.axes(kind)
     except (FileNotFoundError, ValueError) as e:
         fail(str(e))
@@ -251,16 +249,15 @@ def autorate(run_dir: Path, grader: List[str] = typer.Option(["smollm2-135m-inst
     with Progress(TextColumn("[bold]autorate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err) as bar:
         task = bar.add_task("rate", total=None)
-        srcs = sources.split(",") if sources else None
         try:
             if len(backends) == 1:
-                rows = run_autorate(store, backends[0], kind, srcs, rb, retries,
+                rows = run_autorate(store, backends[0], kind, srcs, rb, retries, cfg.seed,
                                     progress=lambda d, t, info: bar.update(task, completed=d, total=t),
                                     concurrency=concurrency)
                 rater = f"auto:{backends[0].name}"
             else:
                 from clinqa.judge.jury import autorate_jury
-                by_rater = autorate_jury(store, backends, kind, srcs, rb, retries,
+                by_rater = autorate_jury(store, backends, kind, srcs, rb, retries, cfg.seed,
                                          progress=lambda name, d, t: bar.update(task, completed=d, total=t),
                                          concurrency=concurrency)
                 for name, its in list(by_rater.items())[:-1]:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from clinqa.data.rubric import Axis, Rubric, load_rubric
@@ -33,6 +33,30 @@ from clinqa.models.base import Backend
 from clinqa.prompts.grader import grader_prompt
 from clinqa.strategies.base import Outcome
 from clinqa.tasks import Task
+
+
+@dataclass
+class AutorateConfig:
+    """The settings of `clinqa autorate` (every option of the command is one field here)."""
+
+    grader: list[str] = field(default_factory=lambda: ["smollm2-135m-instruct"], metadata={
+        "help": "grader model; repeat for a jury (majority / mean of the graders)"})
+    kind: str = field(default="physician", metadata={"help": "physician, lay or pairwise"})
+    sources: str | None = field(default=None, metadata={"help": "comma list; pairwise needs exactly two"})
+    rubric: str | None = field(default=None, metadata={"help": "rubric JSON (default: the paper's)"})
+    retries: int = field(default=3, metadata={"help": "extra attempts after malformed output"})
+    seed: int = field(default=0, metadata={"help": "seeds each rating (with its own id) and the pairwise order"})
+    concurrency: int | None = field(default=None, metadata={
+        "help": "ratings in flight at once, their grader requests batched (default: the backend's own)"})
+
+    def validate(self) -> None:
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ValueError(f"--concurrency {self.concurrency}: must be at least 1")
+        if self.retries < 0:
+            raise ValueError(f"--retries {self.retries}: must be 0 or more")
+
+    def source_list(self) -> list[str] | None:
+        return [s.strip() for s in self.sources.split(",")] if self.sources else None
 
 
 class GradeParseError(ValueError):
