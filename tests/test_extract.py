@@ -158,12 +158,12 @@ def test_hand_labelled_corpus_is_read_correctly():
 
 @pytest.mark.parametrize("name,floor", [(name, 0.97) for name in ("new", "heldout", "heldout2", "heldout3", "heldout4",
                                                                    "heldout5", "heldout6", "heldout7")]
-                         + [("heldout8", 0.94)])
+                         + [("heldout8", 0.94), ("heldout9", 0.89)])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter (heldout8: 36 of 38, the two left unread
     need rules that would cost precision elsewhere: "X is by far the most common cause", "... of X is the classic
-    lesion")."""
+    lesion"; heldout9: its first and only reading, 60 of 67, the rules not corrected on it)."""
     items = _corpus(name)
     reads = [extract_answer(it["text"], it["options"]) for it in items]
     right = sum(r == it["label"] for r, it in zip(reads, items))
