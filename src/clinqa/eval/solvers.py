@@ -145,6 +145,6 @@ def default_solver(task: Task, cfg: EvalConfig, first):
         return task.solver
     if task.kind == "mc":
         return StrategySolver.for_task(task, cfg, first)
-    if task.kind in ("longform", "nli"):           # long-form questions (K-QA's are judged against statements)
+    if task.long_form:                  # long-form questions (K-QA's are then judged against statements)
         return LongformSolver(max_tokens=cfg.max_tokens, temperature=0.0, task_debias=task.debias)
     return ChatSolver(max_tokens=cfg.max_tokens, temperature=0.0)

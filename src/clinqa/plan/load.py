@@ -75,10 +75,12 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def _task_kind(name: str) -> str | None:
+    """"mc", "longform" (any task answered in prose: `Task.long_form`), another kind, or None for no such task."""
     try:
-        return get_task(name).kind
+        task = get_task(name)
     except (DataError, ValueError, KeyError):
         return None
+    return "longform" if task.long_form else task.kind
 
 
 def check_meaning(plan: Plan, errors: PlanErrors, base: Path) -> None:

@@ -27,6 +27,9 @@ class LMEvalFormat:
     description: str = ""      # prepended once; "{subject}" is the record's subject with spaces
 
 
+LONG_FORM_KINDS = ("longform", "nli")
+
+
 @dataclass(frozen=True)
 class Task:
     name: str
@@ -51,6 +54,11 @@ class Task:
     tags: tuple[str, ...] = field(default_factory=tuple)
     solver: Callable | None = None              # solver(sample, ctx) -> Outcome | str; None: by kind (clinqa.eval)
     scorer: Callable | Sequence[Callable] | None = None   # scorer(sample, outcome, ctx) -> Score; None: by kind
+
+    @property
+    def long_form(self) -> bool:
+        """Questions answered in prose with the paper's long-form prompt (kinds "longform" and "nli")."""
+        return self.kind in LONG_FORM_KINDS
 
     def path(self, root: Path) -> Path:
         return root / self.relpath
