@@ -91,8 +91,10 @@ class EvalConfig:
         d["model"] = ModelSpec.parse(d["model"]).identity()           # CPU threads do not change results
         return d
 
-    def validate(self) -> None:
-        """Refuse impossible values with a one-line message naming the option, before any data or model loads."""
+    def validate(self, long_form: bool = False) -> None:
+        """Refuse impossible values with a one-line message naming the option, before any data or model loads.
+        `long_form`: the task is answered in prose, whose sets may also be taken in their file's order."""
+        orders = ORDERS + (("file",) if long_form else ())
         checks = [("limit", self.limit is None or self.limit >= 1, "must be at least 1"),
                   ("k-shot", self.k_shot is None or self.k_shot >= 0, "must be 0 or more"),
                   ("n-samples", self.n_samples >= 1, "must be at least 1"),
@@ -101,7 +103,7 @@ class EvalConfig:
                   ("top-p", 0 < self.top_p <= 1, "must be in (0, 1]"),
                   ("max-tokens", self.max_tokens >= 1, "must be at least 1"),
                   ("concurrency", self.concurrency is None or self.concurrency >= 1, "must be at least 1"),
-                  ("order", self.order in ORDERS, f"must be one of {', '.join(ORDERS)}"),
+                  ("order", self.order in orders, f"must be one of {', '.join(orders)}"),
                   ("dtype", self.dtype in DTYPES, f"must be one of {', '.join(DTYPES)}"),
                   ("strategy", self.strategy in STRATEGIES, f"must be one of {', '.join(STRATEGIES)}")]
         for name, ok, why in checks:
@@ -126,7 +128,7 @@ class EvalConfig:
         return Path(root) / f"{task}-{self.split or 'default'}-{solver or self.strategy}-{slug}-{h}"
 
 
-ORDERS = ("random", "id", "file")
+ORDERS = ("random", "id")          # and "file" for long-form sets (`validate(long_form=True)`)
 
 
 def question_order(questions: list, order: str, seed: int) -> list:

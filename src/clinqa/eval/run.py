@@ -99,8 +99,8 @@ def run_eval(task: Task | str | None = None, model: Backend | str | None = None,
     if isinstance(model, str):
         cfg.model = model
     backend = None if model is None or isinstance(model, str) else model     # a backend, or anything with its calls
-    cfg.validate()
     task = task if isinstance(task, Task) else get_task(cfg.dataset)
+    cfg.validate(long_form=task.long_form)
     records = task.load(cfg.split, cfg.data_dir)
     solver = solver or default_solver(task, cfg, records[0])
     scorers = scorers if scorers is not None else default_scorers(task, cfg)

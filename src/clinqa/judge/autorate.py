@@ -196,7 +196,7 @@ def autorate(store: Store, backend: Backend, kind: str = "physician", sources: S
         scorer = RubricScorer(kind, rubric, retries)
         identity = {"grader": backend.name, **scorer.identity(), "sources": list(sources or []), "seed": seed}
         task = Task(f"autorate-{kind}", "custom", lambda split, root: samples, {"test": 0})
-        cfg = EvalConfig(dataset=task.name, model=backend.name, seed=seed, order="file", concurrency=concurrency,
+        cfg = EvalConfig(dataset=task.name, model=backend.name, seed=seed, order="id", concurrency=concurrency,
                          run_dir=str(store.dir))
         run_eval(task, None, cfg, solver=StoredAnswers(), scorers=[scorer], grader=backend,
                  progress=progress,
