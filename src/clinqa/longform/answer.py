@@ -15,7 +15,8 @@ from clinqa.data.errors import DataError
 from clinqa.data.loaders.common import read_jsonl
 from clinqa.eval.config import EvalConfig
 from clinqa.eval.recorders import AnswerRecorder
-from clinqa.eval.run import run_eval
+from clinqa.eval.run import plan_samples, run_eval
+from clinqa.eval.sample import Sample
 from clinqa.eval.solvers import LongformSolver
 from clinqa.eval.store import Store
 from clinqa.models.base import Backend
@@ -54,11 +55,10 @@ class AnswerConfig:
         return d
 
 
-def questions_for(cfg: AnswerConfig) -> list:
-    """The questions `run_answers` answers, in the set's own order (the first `limit`)."""
-    task = answer_task(cfg)
-    qs = task.load(cfg.split, cfg.data_dir)
-    return qs[:cfg.limit] if cfg.limit else qs
+def questions_for(cfg: AnswerConfig) -> list[Sample]:
+    """The questions `run_answers` answers: the eval core's plan (`plan_samples`) of its run, the set's own order,
+    the first `limit`."""
+    return plan_samples(answer_run(cfg), task=answer_task(cfg))
 
 
 def answer_task(cfg: AnswerConfig) -> Task:
@@ -68,10 +68,18 @@ def answer_task(cfg: AnswerConfig) -> Task:
     return task
 
 
-def answer_solver(cfg: AnswerConfig) -> LongformSolver:
+def answer_run(cfg: AnswerConfig) -> EvalConfig:
+    """The eval-core run behind `cfg`: the set taken in its file's order, so a larger `limit` extends a source."""
+    return EvalConfig(dataset=cfg.dataset, split=cfg.split, model=cfg.model, limit=cfg.limit, order="file",
+                      max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
+                      chat_template=cfg.chat_template, data_dir=cfg.data_dir, run_dir=cfg.run_dir,
+                      concurrency=cfg.concurrency)
+
+
+def answer_solver(cfg: AnswerConfig, task: Task) -> LongformSolver:
     """The paper's long-form prompt under `cfg`; its stage names the source, so sources sharing a run directory keep
     their own generation cache."""
-    return LongformSolver(cfg.max_tokens, cfg.temperature, cfg.debias, get_task(cfg.dataset).debias,
+    return LongformSolver(cfg.max_tokens, cfg.temperature, cfg.debias, task.debias,
                           stage=f"answer:{cfg.source or cfg.model}")
 
 
@@ -80,13 +88,9 @@ def run_answers(cfg: AnswerConfig, backend: Backend | None = None,
     """Answer the questions of `cfg.dataset` as source `cfg.source` through the eval core's run loop (`run_eval`):
     resumable by (source, question), `concurrency` questions in flight, the provenance recorded."""
     task = answer_task(cfg)
-    source = cfg.source or cfg.model
-    run = EvalConfig(dataset=cfg.dataset, split=cfg.split, model=cfg.model, limit=cfg.limit, order="file",
-                     max_tokens=cfg.max_tokens, temperature=cfg.temperature, seed=cfg.seed,
-                     chat_template=cfg.chat_template, data_dir=cfg.data_dir, run_dir=cfg.run_dir,
-                     concurrency=cfg.concurrency)
-    recorder = AnswerRecorder(Store(cfg.run_dir), source, cfg.identity(), model=cfg.model)
-    return run_eval(task, backend, run, solver=answer_solver(cfg), scorers=[], progress=progress, recorder=recorder)
+    recorder = AnswerRecorder(Store(cfg.run_dir), cfg.source or cfg.model, cfg.identity(), model=cfg.model)
+    return run_eval(task, backend, answer_run(cfg), solver=answer_solver(cfg, task), scorers=[], progress=progress,
+                    recorder=recorder)
 
 
 def import_answers(path: str | Path, source: str, run_dir: str | Path) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from clinqa.analysis.active import read_design, select_for_rating, write_design
 from clinqa.extras import require
 from clinqa.logs import import_answers_from
-from clinqa.longform.answer import AnswerConfig, answer_solver, questions_for, run_answers
+from clinqa.longform.answer import AnswerConfig, answer_solver, answer_task, questions_for, run_answers
 from clinqa.judge.autorate import autorate, grade, rating_samples
 from clinqa.judge.jury import autorate_jury
 from clinqa.models.base import GenResult
@@ -31,7 +31,7 @@ from clinqa.prompts import get_protocol
 from clinqa.prompts.grader import grader_prompt
 from clinqa.rating.db import make_engine, users
 from clinqa.data.rubric import load_rubric
-from clinqa.eval import EvalConfig, StrategySolver, as_sample, plan_samples, run_eval
+from clinqa.eval import EvalConfig, StrategySolver, plan_samples, run_eval
 from clinqa.eval.store import DB_NAME, Store, results
 from clinqa.tasks import get_task
 
@@ -144,8 +144,8 @@ def answers_prompts(params: dict, sample: int = 3) -> tuple[int, list[str], int]
     """(questions, the prompts of the first `sample`, max_tokens) of an answers cell, as `run_answers` builds them."""
     cfg = answer_config(params, Path("."))
     qs = questions_for(cfg)
-    solver = answer_solver(cfg)
-    return len(qs), [solver.prompt(as_sample(q)) for q in qs[:sample]], cfg.max_tokens
+    solver = answer_solver(cfg, answer_task(cfg))
+    return len(qs), [solver.prompt(q) for q in qs[:sample]], cfg.max_tokens
 
 
 def grade_prompt(kind: str, answer_chars: int, rubric: str | None = None) -> tuple[str, int]:
