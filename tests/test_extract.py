@@ -395,3 +395,42 @@ def test_llm_judge_fallback_reads_only_what_the_rules_leave_and_only_one_letter(
     judge = Scripted([" C", "None", "B or C"])
     assert extract_with_judge(items, judge) == [("C", "rules"), ("C", "judge"), (None, "none"), (None, "none")]
     assert len(judge.prompts) == 3 and "(D) alteplase" in judge.prompts[0]
+
+
+RTA = {"A": "Type I renal tubular acidosis", "B": "Type II renal tubular acidosis", "C": "Type IV renal tubular acidosis",
+       "D": "Diabetic ketoacidosis"}
+THYROID = {"A": "Hyperthyroidism", "B": "Hypothyroidism", "C": "Subclinical hypothyroidism", "D": "Sick euthyroid syndrome"}
+GONO = {"A": "Ceftriaxone", "B": "Azithromycin", "C": "Doxycycline", "D": "Ceftriaxone and doxycycline"}
+BILIARY = {"A": "Elective cholecystectomy", "B": "ERCP", "C": "Emergency laparotomy", "D": "HIDA scan"}
+BLEED = {"A": "Placenta previa", "B": "Placental abruption", "C": "Uterine rupture", "D": "Vasa previa"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # a tool call's argument and a TOML-style field name the answer
+    (ABCD, 'record_choice(letter="c", confidence=0.8)', "C"),
+    (ABCD, 'final = "B"', "B"),
+    (ABCD, 'submit(eliminated="A")', None),
+    # a lower-case letter closing the reply after "so"
+    (ABCD, "Mechanical valve, so warfarin territory. So d.", "D"),
+    (ABCD, "Heparin bridging is reasonable. So a", None),
+    # a Roman numeral after "type" is its number, and an acronym spells out the option's words
+    (RTA, "Hyperkalaemia with a normal gap in a diabetic: type 4 RTA.", "C"),
+    (RTA, "This looks like a distal, type 1 RTA.", "A"),
+    (RTA, "RTA of some kind, hard to say which type.", None),
+    # the last sentence names one option and every other named option is set aside
+    (BLEED, "Placenta previa is excluded by the fundal placenta and vasa previa is wrong with intact membranes. "
+            "Uterine rupture matches the scar and the lost station.", "C"),
+    (THYROID, "The TSH is very high with a low T4, so this is overt hypothyroidism — not the subclinical form.", "B"),
+    (GONO, "No chlamydia, so no second drug is needed. A single intramuscular dose of ceftriaxone is the standard.", "A"),
+    (BILIARY, "Charcot's triad with a dilated duct means cholangitis from a stone. Proceed with ERCP.", "B"),
+    # ... but not when the reply is cut off, conditional, hedged, about a relative of the option or two options
+    (BLEED, "Vasa previa is wrong. Uterine rupture matches the scar and the", None),
+    (BLEED, "If there is a prior classical scar, uterine rupture.", None),
+    (BLEED, "Uterine rupture might fit the scar.", None),
+    (GONO, "The regimen is a variant of ceftriaxone dosing.", None),
+    (BLEED, "Placenta previa presents painlessly. Placental abruption presents with pain.", None),
+    (GONO, '{"rationale": "ceftriaxone covers gonorrhoea"}', None),
+    (BLEED, "<think>Vasa previa is wrong. Uterine rupture fits.", None),
+])
+def test_classes_the_ninth_held_out_set_missed(options, text, expected):
+    assert extract_answer(text, options) == expected

@@ -33,7 +33,9 @@ Reading order, each step only when the previous found nothing:
    accents and articles ignored, an option found only inside a longer option's text not counted, and after a verdict
    in any order with one word left out, never beside its opposite; clauses that negate or hedge assert nothing, nor
    do "rather than X", options restated as a list, or an unfinished last sentence; a text that pairs letters with
-   other options' texts is unreadable), and for PubMedQA yes/no/maybe in a field of a structured reply, stated as the
+   other options' texts is unreadable; "type IV" is "type 4" and an acronym spells out an option's words: "type 4 RTA"),
+   in a reply that ends where it meant to the one option named plainly in its last sentences when every other option
+   it names is negated, hedged or set aside ("Vasa previa is wrong ... Uterine rupture fits the scar."), and for PubMedQA yes/no/maybe in a field of a structured reply, stated as the
    answer, as a conclusion in words or as the first or last word (clinqa.extract_pubmedqa).
 """
 
@@ -48,6 +50,7 @@ from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import compound, norm, option_text_named
 
 THINK_END = re.compile(r"</think>|</reasoning>", re.I)
+THINK_TAG = re.compile(r"</?(?:think|reasoning)>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
 NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
                           r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|</s>|\[INST\]", re.I)
@@ -297,6 +300,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         return found
     if options:
         end = max(body.rfind("\n"), *(body.rfind(c + " ") for c in ".!?")) + 1
+        # a reply that ends where it meant to (not cut off, no reasoning block, not a structured record) may answer by
+        # naming one option last
+        finished = not (_cut_off(body) or THINK_TAG.search(raw) or re.match(r"\s*(?:[{\[]|```)", body))
         if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
             body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
@@ -304,7 +310,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
             word = field_value(body, set(by_text), WORD_FIELD)
             return by_text[word] if word else yes_no_maybe(body, by_text)
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
-        return _by_option_text(first, options) if _norm(first) in by_text else option_text_named(body, options)
+        if _norm(first) in by_text:
+            return _by_option_text(first, options)
+        return option_text_named(body, options, finished)
     return None
 
 

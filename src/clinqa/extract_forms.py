@@ -13,14 +13,14 @@ replies, a marked option in a check-mark list, and a letter standing alone at th
   "Cevap: D", "Svar: A", "Chọn C", "Đáp án: B", "उत्तर: A", "الإجابة: C". "或 和 o ou oder y et und" are
   read as "or"/"and" by the hedge check in `clinqa.extract`.
 - `field_value`: the letter of a structured reply's single-letter fields (`"choice": "C"`, `final_answer: d`,
-  `{"result": {"option": "A"}}`); fields that name a rejected option (`ruled_out`, `eliminated`, `least_likely`)
+  `{"result": {"option": "A"}}`, `answer = "B"`, a tool call's `submit_answer(choice="B")`); fields that name a rejected option (`ruled_out`, `eliminated`, `least_likely`)
   are skipped; fields that disagree are decided by the one called final/answer, else not at all. With `WORD_FIELD`,
   a PubMedQA reply's yes/no/maybe fields (`{"verdict": "maybe"}`).
 - `checked_option`: "✅ B) ...", "A ✓" or "B: ✅", the one option marked with a check; a markdown task list
   ("- [x] C. ...", the others "- [ ]") is read as checks and crosses.
 - `closing_letter`: a letter alone at the very end, after a short lead and a colon or comma ("Verdict: B", "Thus: D",
   "On balance, C.", "Not entirely certain, but A.", "Probably D. (Confidence: moderate.)"), or after a sentence of
-  any length and a colon, a comma or "so" ("... from vitamin B6 deficiency, so D.").
+  any length and a colon, a comma or "so" ("... from vitamin B6 deficiency, so D.", "So e.").
 """
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ LETTER_IS_BEST = re.compile(r"(?<![\w'’])(?<!\b[Nn]or )(?<!\b[Oo]r )(?<!\b[Aa]
 
 
 def _fields(value: str) -> re.Pattern[str]:
-    """A JSON field `"name": "<value>"` or a YAML one `name: <value>`: the name is group 1 or 2, the value 3 or 4."""
-    return re.compile(r"""(?:["']([A-Za-z_][\w \-]{0,40})["']|^[ \t]*-?[ \t]*([a-z_][a-z0-9_]{0,40}))\s*:\s*"""
-                      rf"""(?:["']\s*{value}\s*["']|{value}[ \t]*(?=[,}}\n]|$))""", re.M)
+    """A JSON field `"name": "<value>"`, a YAML one `name: <value>`, a TOML one `name = "<value>"` or a tool call's
+    argument `submit(choice="<value>")`: the name is group 1, 2 or 3, the value 4 or 5."""
+    return re.compile(r"""(?:["']([A-Za-z_][\w \-]{0,40})["']\s*:|^[ \t]*-?[ \t]*([a-z_][a-z0-9_]{0,40})\s*[:=]"""
+                      r"""|(?<=[(,])[ \t]*([A-Za-z_]\w{0,40})\s*=)\s*"""
+                      rf"""(?:["']\s*{value}\s*["']|{value}[ \t]*(?=[,}})\n]|$))""", re.M)
 
 
 LETTER_FIELD = _fields(r"\(?([A-Ja-j])\)?")
@@ -80,7 +82,7 @@ FINAL_FIELD = re.compile(r"final|answer|choice|pick|select", re.I)
 MARK_OR_LETTER = re.compile(r"([" + CHECK + CROSS + r"])|(?<![\w'’])\(?([A-J])(?:[\)\.:]|(?=\s)|$)")
 CLOSING = re.compile(r"(?:^|[.!?]\s|\n)(?:[^\n.!?]{0,40}?(?i:[:,]|\bbut|\bprobably|\blikely|\btentatively|\bso|"
                      r"\bthus|\bhence|\btherefore))?\s*\(?([A-J])\)?\s*[.!]?\s*(?:\([^()\n]{0,80}\)\s*\.?)?\s*$"
-                     r"|(?:[:：,]|\b(?i:so|thus|hence|therefore))\s*\(?([A-J])\)?\s*[.!]?\s*$")
+                     r"|(?:[:：,]|\b(?i:so|thus|hence|therefore))\s*\(?([A-J]|[b-hj]|(?<=\()[ai])\)?\s*[.!]?\s*$")
 
 
 def undecorate(text: str) -> str:
@@ -102,7 +104,7 @@ def field_value(body: str, valid: set[str], fields: re.Pattern[str] = LETTER_FIE
     they name one (see the module docstring)."""
     named = []
     for m in fields.finditer(body):
-        name, value = m.group(1) or m.group(2), (m.group(3) or m.group(4)).lower()
+        name, value = m.group(1) or m.group(2) or m.group(3), (m.group(4) or m.group(5)).lower()
         chosen = next((v for v in valid if v.lower() == value), None)
         if chosen and not REJECTED_FIELD.search(name):
             named.append((name, chosen))
@@ -139,7 +141,7 @@ def closing_letter(body: str, valid: set[str]) -> str | None:
     """A letter alone at the end of the reply, after a short lead (see the module docstring)."""
     body = body.rstrip()
     m = CLOSING.search(body)
-    letter = m and (m.group(1) or m.group(2))
+    letter = m and (m.group(1) or m.group(2).upper())      # "... planar papules. So e." is E
     if letter not in valid:
         return None
     start = m.start() if m.group(1) else max(body.rfind("\n", 0, m.start()),

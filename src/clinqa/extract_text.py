@@ -12,6 +12,10 @@ A careful reader matches an option's text loosely but only where the output asse
   "consider", "other") or names several options asserts nothing, and "<something else> is the most appropriate
   next step" competes with any option asserted elsewhere;
 - options restated as a list ("A. <A's text>" on two or more lines) assert nothing;
+- Roman numerals after "type", "class", "grade" ... are numbers ("Type IV" is "type 4") and an upper-case acronym of
+  an option's words is spelled out ("type 4 RTA" is "type 4 renal tubular acidosis");
+- in a reply that was not cut off, the last sentences' one option named plainly wins when every other option the
+  reply names is negated, hedged or set aside (not "a form of X", not a conditional "If ..., X.");
 - the text answers only when it asserts exactly one option, and not when it pairs letters with other options' texts
   ("Option D: Gram stain ..." where Gram stain is C): such a text does not keep its options apart.
 """
@@ -37,7 +41,8 @@ LIGHT = {stem(w) for w in "have has patient undergo perform give start administe
 OPPOSITE = [("increas", "decreas"), ("high", "low"), ("hyper", "hypo"), ("left", "right"), ("positiv", "negativ"),
             ("upper", "lower"), ("anterior", "posterior"), ("acut", "chronic"), ("benign", "malignant"),
             ("excess", "deficien"), ("elevat", "reduc"), ("inhibit", "activat"), ("intra", "extra")]
-NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|wrong|avoid\w*|contraindicated)\b",
+NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|wrong|avoid\w*|contraindicated|"
+                     r"inappropriate|least|worst|unnecessary|never)\b",
                      re.I)
 HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|alternatives?|differential|if)\b", re.I)
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
@@ -63,10 +68,16 @@ INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indic
 # a sentence ends at . ! or ?, but not after an initial: "H. pylori", "E. coli"
 SENTENCE_END = r"(?<=[.!?])(?<!\b[A-Z]\.)\s+"
 # "rather than atopic dermatitis", "instead of an empiric PPI trial": the rest of the clause names an option set aside
-REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$",
+REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$"
+                            r"|\s*(?:\s[—–-]|—|,)\s*(?:and\s+|but\s+)?not\s.*$",
                             re.I | re.S)
 # "... favour BRCA2 over BRCA1", "prefer X over Y": Y is set aside
 PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
+# "a more specific form of warfarin", "a complication of pancreatitis": something else, named by its relation to an
+# option
+RELATIVE = re.compile(r"\b(?:form|type|kind|variant|subtype|cause|complication|sign|symptom|mimic|effect|feature|"
+                      r"relative|analogu?e?|derivative|precursor|risk|history|mechanism|part|consequence|sequela|"
+                      r"manifestation|alternative)s?\s+(?:of|to)\b", re.I)
 # "... make acute interstitial nephritis the diagnosis"
 THE_VERDICT = r" (?:the|as the) (?:diagnosis|answer|best|most likely|likely|culprit|cause|treatment)\b"
 # "...: aspirin and clopidogrel.", "= subacute granulomatous thyroiditis (de Quervain).": an option's whole text closing
@@ -75,21 +86,31 @@ SEPARATOR = re.compile(r"[:=]|\s[—–-]\s|—")
 ARTICLES = {"a", "an", "the"}
 PRONOUNS = set("this it that which these those so thus therefore hence then here there one".split())
 # "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
-AFTER = (r" (?:is|are) (?:the|a|an) (?:best|correct|right|most (?:likely|appropriate|probable|accurate|effective)|"
-         r"answer|treatment|drug|diagnosis|next|reasonable|appropriate|preferred)\b")
+AFTER = (r" (?:is|are) (?:by far |clearly |probably |almost certainly )?(?:the|a|an) (?:best|correct|right|"
+         r"most (?:likely|appropriate|probable|accurate|effective)|likeliest|answer|treatment|drug|diagnosis|next|"
+         r"reasonable|appropriate|preferred|culprit|"
+         r"(?:most common|commonest|classic|typical|underlying) (?:cause|lesion|diagnosis|etiology|aetiology|finding))\b")
 
 
 # "Option D: Gram stain ...", "(B) Clopidogrel", "C) ..." at a line start: a letter labelling a text
 LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-])\s*([^\n]{3,})", re.M | re.I)
 
 
+ROMAN = {r: str(i) for i, r in enumerate("i ii iii iv v vi vii viii ix x xi xii".split(), 1)}
+# "Type IV" is "type 4", "Mobitz II" is "mobitz 2", "cranial nerve VII" is "cranial nerve 7"
+NUMBERED = re.compile(r"\b(type|class|grade|stage|phase|degree|factor|mobitz|nerve|cn|group|level|zone)[\s-]+"
+                      r"(xii|xi|x|ix|viii|vii|vi|v|iv|iii|ii|i)\b")
+
+
 @lru_cache(maxsize=8192)
 def norm(s: str) -> str:
     """Lower case letters and digits, accents dropped ("Ménière" is "meniere"), "plus", "&" and " + " read as
-    "and", everything else one space."""
+    "and", a Roman numeral after a numbered kind read as a number ("Type IV" is "type 4"), everything else one
+    space."""
     if not s.isascii():
         s = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
     s = re.sub(r"\bplus\b|&|\s\+\s", " and ", s.lower())
+    s = NUMBERED.sub(lambda m: f"{m.group(1)} {ROMAN[m.group(2)]}", s)
     return re.sub(r"[^a-z0-9]+", " ", s).strip()
 
 
@@ -118,7 +139,9 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
     every option shares ("Type IV" among types of hypersensitivity), else None."""
     # "It's mitochondrial", "so proceed with surgery", "start with a dexamethasone suppression test"
     have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+"
-                         r"|^\W*(?:start|begin|treat|go)\s+with\s+", "", s, flags=re.I))
+                         r"|^\W*(?:start|begin|treat|go|proceed|continue|go\s+ahead|move\s+on|follow\s+up)\s+with\s+"
+                         r"|^\W*(?:arrange|schedule|request|book|refer\s+(?:her|him|them|the\s+patient)\s+for)\s+(?:an?\s+|the\s+)?",
+                         "", s, flags=re.I))
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
         return exact[0] if len(exact) == 1 else None
@@ -209,18 +232,44 @@ def unlisted(body: str, options: Mapping[str, str]) -> str:
     return body
 
 
-def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
-    """The option whose text is the only one the output asserts, else None (see the module docstring)."""
+def expand_acronyms(body: str, options: Mapping[str, str]) -> str:
+    """The text with an upper-case acronym of three or more letters spelled out as the option words it abbreviates
+    ("type 4 RTA" is "type 4 renal tubular acidosis" when an option says "Type 4 renal tubular acidosis"); an acronym
+    that would spell out two different ways is left as it is."""
+    spelled: dict[str, set[str]] = {}
+    for text in options.values():
+        words = [w for w in norm(text).split() if w not in ARTICLES]
+        for i in range(len(words)):
+            for j in range(i + 3, min(len(words), i + 6) + 1):
+                run = words[i:j]
+                if all(w[0].isalpha() for w in run) and not any(w in {"of", "and", "or", "with"} for w in run):
+                    spelled.setdefault("".join(w[0] for w in run).upper(), set()).add(" ".join(run))
+    for acronym, runs in spelled.items():
+        if len(runs) == 1 and not any(acronym.lower() in norm(v).split() for v in options.values()):
+            body = re.sub(rf"(?<![\w-]){acronym}s?(?![\w-])", next(iter(runs)), body)
+    return body
+
+
+def option_text_named(body: str, options: Mapping[str, str], finished: bool = False) -> str | None:
+    """The option whose text is the only one the output asserts, else None (see the module docstring). In a
+    `finished` reply (not cut off) an option named plainly in the last sentence counts as asserted when every other
+    option the reply names is negated, hedged or set aside ("Vasa previa is wrong ...; placenta previa is also wrong
+    ... Uterine rupture fits the prior classical C-section ...")."""
     if mislabelled(body, options):
         return None
-    body = unlisted(body, options)
+    body = expand_acronyms(unlisted(body, options), options)
     named = set()
+    naming: list[tuple[bool, set[str], str]] = []      # (plain, options named, clause) for each clause naming some
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
     for clause in re.split(SENTENCE_END + r"|[,;\n]", body):
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
         clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
-        if NEGATED.search(clause) or HEDGED.search(clause):
+        plain = not (NEGATED.search(clause) or HEDGED.search(clause) or "?" in clause)
+        found = {k for k in _mentions(clause, options) if not compound(clause, options[k], start=False)}
+        if found:
+            naming.append((plain, found, clause))
+        if not plain:
             continue
         s = f" {norm(clause)} "
         separators = list(SEPARATOR.finditer(clause))
@@ -271,4 +320,9 @@ def option_text_named(body: str, options: Mapping[str, str]) -> str | None:
                   or (not HEDGED.search(last) and not NEGATED.search(tail) and _equals(tail, options)))
     if imperative:
         named.add(imperative)
+    last = [x for x in re.split(SENTENCE_END + r"|\n", body.strip())[-2:] if naming and naming[-1][2].strip() in x]
+    if (finished and not named and last and naming[-1][0] and not HEDGED.search(last[-1])
+            and not RELATIVE.search(naming[-1][2])
+            and len({k for plain, found, _ in naming if plain for k in found}) == 1):
+        named.update(naming[-1][1])   # the last word on the options names one, and no other is named but negated
     return named.pop() if len(named) == 1 and "?" not in named else None
