@@ -389,11 +389,14 @@ def test_llm_judge_fallback_reads_only_what_the_rules_leave_and_only_one_letter(
             self.prompts += [r.prompt for r in requests]
             return [GenResult(texts=[self.replies.pop(0)], completion_tokens=[1], prompt_tokens=1) for _ in requests]
 
-    items = [("The answer is (C).", ABCD), ("Anticoagulation with a vitamin K antagonist.", ABCD),
+    items = [("The answer is (C).", ABCD), ("Anticoagulation with a vitamin K antagonist such as warfarin may be needed.", ABCD),
              ("I am not sure.", ABCD), ("It is hard to say.", ABCD)]
     assert extract_with_judge(items) == [("C", "rules"), (None, "none"), (None, "none"), (None, "none")]
     judge = Scripted([" C", "None", "B or C"])
     assert extract_with_judge(items, judge) == [("C", "rules"), ("C", "judge"), (None, "none"), (None, "none")]
+    # a letter the reply's closing part does not support (the judge answered the question itself) is not believed
+    judge = Scripted([" B", "None", "None"])
+    assert extract_with_judge(items, judge)[1] == (None, "none")
     assert len(judge.prompts) == 3 and "(D) alteplase" in judge.prompts[0]
 
 

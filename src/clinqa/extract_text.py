@@ -171,7 +171,7 @@ def compound(text: str, option: str, start: bool = True) -> bool:
     return bool(re.search(rf"{lead}{_phrase(option)}-[^\W\d_]", text.lower())) and f"{last}-" not in option.lower()
 
 
-def _content(s: str) -> list[str]:
+def content_words(s: str) -> list[str]:
     return [stem(w) for w in norm(s).split() if w not in STOP]
 
 
@@ -180,7 +180,7 @@ def _covers(words: list[str], option: str) -> bool:
     least two), none of them beside its opposite?"""
     while words and words[0] in LIGHT:
         words = words[1:]
-    want = set(_content(option))
+    want = set(content_words(option))
     if not words or not any(words[0].startswith(w) or w.startswith(words[0]) for w in want):
         return False      # "a more specific form of photodermatitis" is not photodermatitis
     have = set(words[:len(want) + 2])
@@ -293,16 +293,16 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
             said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
                     and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
-            part = _content(subject.group(1))      # "Delaying surgery is ...": part of one option's text
-            said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(_content(v))]
+            part = content_words(subject.group(1))      # "Delaying surgery is ...": part of one option's text
+            said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(content_words(v))]
             own = set(subject.group(1).split()) - PRONOUNS
             named.update(said if len(said) == 1 else ["?"] if own else [])
         for m in VERDICT.finditer(clause):
-            n = max(len(_content(v)) for v in options.values()) + 3
-            words = _content(clause[m.end():m.end() + 400])[:n]
+            n = max(len(content_words(v)) for v in options.values()) + 3
+            words = content_words(clause[m.end():m.end() + 400])[:n]
             covered = [k for k, v in options.items() if _covers(words, v) and not compound(clause[m.end():], v)]
             covered = [k for k in covered      # "hepatitis E" covers "Hepatitis A" too, whose words are all in it
-                       if not any(set(_content(options[k])) < set(_content(options[j])) for j in covered)]
+                       if not any(set(content_words(options[k])) < set(content_words(options[j])) for j in covered)]
             if len(covered) == 1:
                 named.add(covered[0])
     lines = [line for line in body.strip().splitlines() if line.strip()]
