@@ -157,13 +157,11 @@ def test_hand_labelled_corpus_is_read_correctly():
 
 
 @pytest.mark.parametrize("name,floor", [(name, 0.97) for name in ("new", "heldout", "heldout2", "heldout3", "heldout4",
-                                                                   "heldout5", "heldout6", "heldout7")]
-                         + [("heldout8", 0.94), ("heldout9", 0.89)])
+                                                                   "heldout5", "heldout6", "heldout7", "heldout8",
+                                                                   "heldout9", "heldout10", "heldout11", "heldout12")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
-    on it): at least 97% read right and at most 1% read as a wrong letter (heldout8: 36 of 38, the two left unread
-    need rules that would cost precision elsewhere: "X is by far the most common cause", "... of X is the classic
-    lesion"; heldout9: its first and only reading, 60 of 67, the rules not corrected on it)."""
+    on it): at least 97% read right and at most 1% read as a wrong letter."""
     items = _corpus(name)
     reads = [extract_answer(it["text"], it["options"]) for it in items]
     right = sum(r == it["label"] for r, it in zip(reads, items))
@@ -436,4 +434,41 @@ BLEED = {"A": "Placenta previa", "B": "Placental abruption", "C": "Uterine ruptu
     (BLEED, "<think>Vasa previa is wrong. Uterine rupture fits.", None),
 ])
 def test_classes_the_ninth_held_out_set_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+ADRENAL = {"A": "Hypothyroidism", "B": "Secondary adrenal insufficiency", "C": "Primary adrenal insufficiency",
+           "D": "Anorexia nervosa"}
+GOUT = {"A": "Allopurinol", "B": "Colchicine and allopurinol", "C": "Probenecid", "D": "Oral prednisone"}
+HEADCT = {"A": "MRI brain", "B": "Lumbar puncture", "C": "Non-contrast CT head", "D": "Cerebral angiography"}
+VITS = {"A": "Vitamin A", "B": "Vitamin B12", "C": "Vitamin D", "D": "Vitamin K"}
+PLATELET = {"A": "Inhibition of cyclooxygenase-1", "B": "Blockade of the P2Y12 ADP receptor",
+            "C": "Inhibition of glycoprotein IIb/IIIa", "D": "Direct thrombin inhibition"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # answer words of Korean and Japanese, a lower-case letter after one, a Japanese PubMedQA "yes"
+    (ABCD, "출혈 위험을 고려하면...\n\n**정답: C. 와파린**", "C"),
+    (ABCD, "典型的な所見です。\n\n正解は **b** です。", "B"),
+    (ABCD, "A alternativa correta é a D.", "D"),
+    (YNM, "有意な低下を認めた。\n\n答え：はい", "A"),
+    # a letter then a dash and a gloss opening the reply
+    (PLATELET, "B — P2Y12 blockade. Clopidogrel is a prodrug activated by CYP2C19.", "B"),
+    (PLATELET, "B — or maybe C, both reduce aggregation.", None),
+    # an option's text opening the reply with a bracketed gloss; "of the" inside an option's words
+    (GOUT, "Oral prednisone (30 mg daily for five days).\n\nNSAIDs are out with this kidney function.", "D"),
+    (HEADCT, "The investigation of choice is a non-contrast CT of the head.", "C"),
+    # how much of an option is given, and a bracketed gloss, do not hide it
+    (GOUT, "With CKD and an ulcer history, the best option is a short course of oral prednisone (e.g., 30 mg).", "D"),
+    (ADRENAL, "The most likely diagnosis is primary adrenal insufficiency (Addison's disease). Autoimmune adrenalitis "
+              "is the classic cause in this setting.", "C"),
+    # a list names options and asserts none; a reasoning block left open answers nothing; an opening question of
+    # the model's own is not the one asked
+    (VITS, "The fat-soluble vitamins are vitamin A, vitamin D and vitamin K.", None),
+    (ADRENAL, "<think>\nHyperpigmentation points to primary adrenal insufficiency. The answer is C. But wait, the", None),
+    (HEADCT, "Question: Which drug reverses warfarin?\nA. Vitamin K\nB. Protamine\nAnswer: B\n\nQuestion: A 30", None),
+    (HEADCT, "Question: Which is the first test?\nA. MRI brain\nB. Lumbar puncture\nC. Non-contrast CT head\n"
+             "D. Cerebral angiography\nAnswer: C", "C"),
+])
+def test_classes_the_tenth_to_twelfth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from clinqa.extract_forms import (FOREIGN, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
+from clinqa.extract_forms import (FOREIGN, FOREIGN_WORD, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
                                   closing_letter, field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import compound, norm, option_text_named
@@ -110,8 +110,7 @@ TENTATIVE = re.compile(r"\b(?:likely|probably|possibly|perhaps|maybe|might|may|s
 # in a reply cut off mid-sentence only a statement that calls its letter the answer counts ("(option A)" inside a
 # numbered reasoning step does not)
 FIRM = re.compile(r"answer|ans\b|correct|right|best|final|choose|choice|select|pick|go\s+with|commit|verdict|decision|"
-                  r"conclusion|respuesta|r[ée]ponse|"
-                  r"antwort|resposta|alternativa|答案|正解|选|選|\\boxed|✅", re.I)
+                  r"conclusion|\\boxed|✅|" + FOREIGN_WORD, re.I)
 WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|except|let\s+me|wait|reconsider)\b",
                       re.I)
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin", "Best choice: ...": the option's own text after an
@@ -123,6 +122,7 @@ BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
 GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
+DASHED = re.compile(r"^\s*(?:\*\*)?\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*([^\n]*)")     # "C — irreversible P2Y12 blockade. ..."
 LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*not\s+\(?[A-J]\)?(?![\w'’])")
 LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
@@ -153,11 +153,12 @@ def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
     return max(found)[1] if found else None
 
 
-def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None) -> str | None:
+def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None, foreign: bool = False) -> str | None:
     """How the letter at `pos` reads: "ok" (an option letter), "mismatch" (a letter stated with another option's
     words: "(B) Clopidogrel" when clopidogrel is option C) or None (part of a word, a hedge, a description).
     "C. difficile" and "e.g." are words unless the option's own text follows; a lower-case "a"/"i" before a word is
-    an article or pronoun; "B or C" decides nothing."""
+    an article or pronoun, except after an answer word of another language followed by no Latin word ("正解は a です");
+    "B or C" decides nothing."""
     before, rest = body[pos - 1:pos] if pos else "", body[pos + 1:pos + 80]
     upper = letter.upper()
     if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
@@ -173,10 +174,10 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     after = rest[:1]
     closes = after in ("", ")", "]", ".", ",", ":", ";", "*", "\n", "'", '"', "”", "’")
     if not (letter.isupper() or before in ("(", "[", "*", "'", '"', "“", "‘") or closes
-            or (after.isspace() and letter not in "ai")):
+            or (after.isspace() and (letter not in "ai" or (foreign and not re.match(r"\s*[A-Za-z]", rest))))):
         return None
     if options and upper in options:
-        after = re.sub(r"^[\)\]\.:'\"*\s-]+", "", body[pos + 1:pos + 400]).split("\n")[0]
+        after = re.sub(r"^[\)\]\.:'\"*\s\-—–]+", "", body[pos + 1:pos + 400]).split("\n")[0]
         # the longest option text that follows: "(A) Aspirin and clopidogrel" names C, whose text contains A's
         named = _by_option_text(after, options)
         if named and named != upper and (not _by_option_text(after, {upper: options[upper]})
@@ -192,7 +193,7 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
     for pat in EXPLICIT:
         for m in pat.finditer(body):
             letter, pos = _letter(m)
-            how = _reading(letter, pos, body, options) if letter.upper() in valid else None
+            how = _reading(letter, pos, body, options, pat is FOREIGN) if letter.upper() in valid else None
             if how:
                 hits[pos] = (pos, letter.upper() if how == "ok" else "?", m.start())
     for m in ANSWER_TEXT.finditer(body) if options else ():
@@ -259,6 +260,10 @@ def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
     m = BARE.match(first)         # "D" alone on the first line, then the rationale (and no other lone letter)
     if m and m.group(1) in valid and not any(BARE.match(line) for line in rest):
         return m.group(1)
+    m = DASHED.match(body)         # "C — irreversible P2Y12 (ADP) receptor blockade.": the letter, then a gloss
+    if (m and m.group(1) in valid and _reading(m.group(1), m.start(1), body, options) == "ok"
+            and not re.search(r"\b[A-J]\b|\b(?:or|maybe|perhaps|not)\b", m.group(2).split(".")[0])):
+        return m.group(1)
     m = LETTER_THEN_TEXT.match(body)
     if m and m.group(1) in valid and options and m.group(1) in options:
         if _by_option_text(m.group(2).split("\n")[0], {m.group(1): options[m.group(1)]}):
@@ -275,10 +280,22 @@ def _glossed(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
     return m.group(1) if _reading(m.group(1), m.start(1), body, options) == "ok" else None
 
 
-def _answer_segment(text: str) -> str:
-    """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question."""
+OPENING_QUESTION = re.compile(r"\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]", re.I)
+LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
+
+
+def _answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
+    """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question; a
+    reasoning block left open (cut off before it closed) and a reply that opens with a question of its own (options
+    other than the ones asked about) answer nothing."""
     parts = THINK_END.split(text)
+    if len(parts) == 1 and THINK_TAG.search(text):
+        return ""
     body = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
+    if options and OPENING_QUESTION.match(body):
+        listed = LISTED_OPTION.findall(NEW_QUESTION.split(body)[0])
+        if any(_norm(options.get(k, "")) != _norm(v) for k, v in listed):
+            return ""
     return NEW_QUESTION.split(body)[0]
 
 
@@ -287,7 +304,7 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    raw = _answer_segment(squeeze(text))
+    raw = _answer_segment(squeeze(text), options)
     body = squeeze(undecorate(raw))
     if _explicit_hits(body, valid, options):
         return _explicit(body, valid, options)
@@ -309,7 +326,10 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})
             word = field_value(body, set(by_text), WORD_FIELD)
             return by_text[word] if word else yes_no_maybe(body, by_text)
+        # the reply's first line is an option's text, perhaps with a gloss in brackets ("Intramuscular methotrexate
+        # (single-dose protocol).")
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
+        first = re.sub(r"\s*\([^()]*\)\s*\.?$", "", first)
         if _norm(first) in by_text:
             return _by_option_text(first, options)
         return option_text_named(body, options, finished)

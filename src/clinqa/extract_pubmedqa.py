@@ -6,7 +6,7 @@ In order, the last of each kind wins:
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
    "Bottom line: no.", "The data say yes: ...", "the evidence supports a 'yes' answer", "the answer is affirmative" /
    "a negative answer", "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another
-   language after an answer or conclusion word ("结论：否", "Respuesta: sí", "Fazit: nein"), and a verdict on the
+   language after an answer or conclusion word ("结论：否", "Respuesta: sí", "Fazit: nein", "答え：はい"), and a verdict on the
    question itself: "The evidence supports this." (yes), "The evidence does not support this." (no), "The evidence is
    mixed." (maybe), a reply opening with "Probably not." or "Not really." (no);
 3. the answer word first ("Yes, mitochondria are involved.") or last ("Based on the abstract, no.").
@@ -42,11 +42,13 @@ IN_WORDS = [(re.compile(r"\banswer\s+is\s+(?:in\s+the\s+)?affirmative|\b(?:an?\s
 FOREIGN_WORDS = {"是": "yes", "是的": "yes", "否": "no", "不是": "no", "可能": "maybe", "也许": "maybe", "不确定": "maybe",
                  "sí": "yes", "si": "yes", "quizás": "maybe", "quizá": "maybe", "tal vez": "maybe", "oui": "yes",
                  "non": "no", "peut-être": "maybe", "ja": "yes", "nein": "no", "vielleicht": "maybe", "sim": "yes",
-                 "não": "no", "talvez": "maybe", "no": "no"}
-FOREIGN = re.compile(r"(?:答案|结论|結論|回答|respuesta|conclusi[oó]n|r[ée]ponse|antwort|fazit|resposta|conclus[aã]o)"
-                     r"\s*(?:es|est|ist|é|是|为|為)?\s*[:：]?\s*[\"'“]?("
+                 "não": "no", "talvez": "maybe", "no": "no", "はい": "yes", "いいえ": "no", "どちらとも言えない": "maybe",
+                 "わからない": "maybe", "예": "yes", "네": "yes", "아니요": "no", "아니오": "no", "아마도": "maybe"}
+FOREIGN = re.compile(r"(?:答案|答え|解答|正解|结论|結論|回答|정답|답|결론|respuesta|conclusi[oó]n|r[ée]ponse|antwort|fazit|"
+                     r"resposta|conclus[aã]o)"
+                     r"\s*(?:es|est|ist|é|是|为|為|は|은|는)?\s*[:：]?\s*[\"'“「]?("
                      + "|".join(sorted(map(re.escape, FOREIGN_WORDS), key=len, reverse=True))
-                     + r")(?=\s*[,.:;!)\-–—\"'*，。；！]|\s*$)", re.I)
+                     + r")(?=\s*[,.:;!)\-–—\"'*，。；！」]|\s*(?:です|입니다)|\s*$)", re.I)
 LEAD = re.compile(r"\s*" + WORD, re.I)
 LAST = re.compile(r"(?:^|[,:\-–—.!?]\s*|\(\s*)(yes|no|maybe)\s*\)?\s*[.!]?\s*$", re.I)   # "Based on the abstract, no."
 

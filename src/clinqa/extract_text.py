@@ -46,8 +46,8 @@ NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|
                      re.I)
 HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|alternatives?|differential|if)\b", re.I)
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
-VERDICT = re.compile(r"\b(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
-                     r"(?:\w+\s+){0,5}?(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
+VERDICT = re.compile(r"\b(?:(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
+                     r"(?:\w+\s+){0,5}?|\w+\s+of\s+choice\s+)(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|picture|sign|features?|triad)\s+of|"
                      r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of))\s+", re.I)
@@ -88,8 +88,9 @@ PRONOUNS = set("this it that which these those so thus therefore hence then here
 # "warfarin is the best ...", "delaying surgery ... is a reasonable choice"
 AFTER = (r" (?:is|are) (?:by far |clearly |probably |almost certainly )?(?:the|a|an) (?:best|correct|right|"
          r"most (?:likely|appropriate|probable|accurate|effective)|likeliest|answer|treatment|drug|diagnosis|next|"
-         r"reasonable|appropriate|preferred|culprit|"
-         r"(?:most common|commonest|classic|typical|underlying) (?:cause|lesion|diagnosis|etiology|aetiology|finding))\b")
+         r"reasonable|appropriate|preferred|culprit|(?:classic|typical|underlying) (?:cause|lesion|diagnosis))\b")
+# "... is the classic lesion" names an option, but something else said to be classic does not compete with the answer
+TYPICAL = re.compile(r"\b(?:classic|typical|underlying)\s+(?:cause|lesion|diagnosis)\b", re.I)
 
 
 # "Option D: Gram stain ...", "(B) Clopidogrel", "C) ..." at a line start: a letter labelling a text
@@ -116,10 +117,11 @@ def norm(s: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _phrase(option: str) -> str:
-    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article allowed
-    between words ("obtain a blood culture" matches "Obtain blood cultures")."""
-    return " (?:(?:a|an|the) )?".join(re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*"
-                                      for w in norm(option).split())
+    """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article or "of
+    (the)" allowed between words ("obtain a blood culture" matches "Obtain blood cultures", "carcinoma of the thyroid"
+    matches "Carcinoma thyroid")."""
+    return " (?:(?:a|an|the|of|of the|of a|in the) )?".join(
+        re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*" for w in norm(option).split())
 
 
 def _is_id(word: str) -> bool:
@@ -250,6 +252,22 @@ def expand_acronyms(body: str, options: Mapping[str, str]) -> str:
     return body
 
 
+# "a short course of", "a single 500 mg IM dose of", "a trial of": how much of an option is given, not another option
+DOSING = re.compile(r"\s(?:an?\s+|one\s+)?(?:(?:short|single|brief|one-time|empiric(?:al)?|\d+[- ]day|[\d.,]+\s*"
+                    r"(?:mg|g|mcg|µg|units?|ml|mL)(?:/\w+)?|IM|IV|SC|PO)\s+)*(?:course|dose|trial|regimen)\s+of\s+",
+                    re.I)
+
+
+def listing(sentence: str, options: Mapping[str, str]) -> bool:
+    """Does the sentence list options one after another ("vitamin A, vitamin D, vitamin E and vitamin K")? A list
+    names options; it asserts none of them."""
+    s = " " + re.sub(r"[^a-z0-9,]+", " ", sentence.lower()).replace(" ,", ",")
+    return any(re.search(rf" {_phrase(a)}(?:,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+){_phrase(b)}(?!\w)", s)
+               for i, a in options.items() for j, b in options.items() if i != j and norm(a) and norm(b)
+               and not any(f" {norm(a)} " in f" {norm(c)} " and f" {norm(b)} " in f" {norm(c)} "
+                           for c in options.values()))     # "furosemide and spironolactone" may be one option
+
+
 def option_text_named(body: str, options: Mapping[str, str], finished: bool = False) -> str | None:
     """The option whose text is the only one the output asserts, else None (see the module docstring). In a
     `finished` reply (not cut off) an option named plainly in the last sentence counts as asserted when every other
@@ -258,10 +276,16 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
     if mislabelled(body, options):
         return None
     body = expand_acronyms(unlisted(body, options), options)
+    # "(pancreatic protocol)", "(e.g., 30-40 mg daily)": a bracketed gloss that is no option's words says nothing
+    body = re.sub(r"\s*\(([^()\n]{1,160})\)", lambda m: m.group(0) if any(
+        f" {norm(m.group(1))} " in f" {norm(v)} " for v in options.values()) else "", body)
+    body = DOSING.sub(" ", body)      # "a short course of oral prednisone" is "oral prednisone"
     named = set()
     naming: list[tuple[bool, set[str], str]] = []      # (plain, options named, clause) for each clause naming some
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
-    for clause in re.split(SENTENCE_END + r"|[,;\n]", body):
+    clauses = [(clause, listed) for sentence in re.split(SENTENCE_END + r"|\n", body)
+               for listed in [listing(sentence[:600], options)] for clause in re.split(r"[,;]", sentence)]
+    for clause, listed in clauses:
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
         clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
@@ -269,7 +293,7 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
         found = {k for k in _mentions(clause, options) if not compound(clause, options[k], start=False)}
         if found:
             naming.append((plain, found, clause))
-        if not plain:
+        if not plain or listed:
             continue
         s = f" {norm(clause)} "
         separators = list(SEPARATOR.finditer(clause))
@@ -295,7 +319,7 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
                     and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
             part = content_words(subject.group(1))      # "Delaying surgery is ...": part of one option's text
             said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(content_words(v))]
-            own = set(subject.group(1).split()) - PRONOUNS
+            own = set(subject.group(1).split()) - PRONOUNS and not TYPICAL.search(clause)
             named.update(said if len(said) == 1 else ["?"] if own else [])
         for m in VERDICT.finditer(clause):
             n = max(len(content_words(v)) for v in options.values()) + 3
