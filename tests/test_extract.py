@@ -472,3 +472,11 @@ PLATELET = {"A": "Inhibition of cyclooxygenase-1", "B": "Blockade of the P2Y12 A
 ])
 def test_classes_the_tenth_to_twelfth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected
+
+
+@pytest.mark.parametrize("text", ["I'm going to go with (C).", "The best answer here is C.", "Answer — C",
+                                  "So, the answer would have to be C.", "Choice C.", "Let me go with C.", "Option C.",
+                                  "c"])
+def test_common_closing_forms_probed_before_the_thirteenth_set(text):
+    """Forms written by the lead as probes of everyday replies (not from any corpus): each names C."""
+    assert extract_answer(text, ABCD) == "C"

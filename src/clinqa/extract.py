@@ -56,7 +56,8 @@ NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Ins
                           r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|</s>|\[INST\]", re.I)
 # the letter: optionally wrapped in ( [ ' " * or spaces; not followed by another letter or a hyphenated word
 _L = r"\s*(?:[\(\[\*'\"“‘]+\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])"
-_IS = r"(?:\s*(?:is|would\s+be|will\s+be|should\s+be|must\s+be|=|-|–))?(?:\s*[:：])?"
+_IS = (r"(?:\s+(?:here|then|now|overall))?(?:\s*(?:is|would(?:\s+have\s+to)?\s+be|will\s+be|should\s+be|must\s+be|"
+       r"has\s+to\s+be|=|-|–|—))?(?:\s*[:：])?")
 _OPT = (r"(?:\s*(?:definitely|clearly|probably|likely|most\s+likely|therefore|thus|I\s+think\s+it['’]?s|"
         r"I\s+think\s+it\s+is)\s*,?)?(?:\s*(?:the\s+\w+\s+)?(?:option|choice)(?:\s*\d+)?(?:\s*[:\-])?)?")
 EXPLICIT = [
@@ -69,7 +70,7 @@ EXPLICIT = [
     # "the most appropriate is (C)", "the most likely is B"
     re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
-    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I)\s+(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
+    re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I|let\s+me|let['’]s)\s+(?:going\s+to\s+)?(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
                r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with|"
                r"lean(?:ing)?\s+(?:towards?|to))"
                + _OPT + _L, re.I),
@@ -121,6 +122,8 @@ ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
+ALONE = re.compile(r"^\s*\(?([a-j])\)?\s*\.?\s*$|(?:^|\n)\s*(?:option|choice)\s*\(?([A-Ja-j])\)?\s*[.!]?\s*$", re.I)
+# the whole reply a lower-case letter ("c"), or its last line "Option C."
 GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
 DASHED = re.compile(r"^\s*(?:\*\*)?\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*([^\n]*)")     # "C — irreversible P2Y12 blockade. ..."
 LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*not\s+\(?[A-J]\)?(?![\w'’])")
@@ -253,6 +256,9 @@ def _leading(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
         m = pat.match(body)
         if m and m.group(1) in valid:
             return m.group(1)
+    m = ALONE.search(body)
+    if m and (m.group(1) or m.group(2)).upper() in valid:
+        return (m.group(1) or m.group(2)).upper()
     m = LETTER_NOT_OTHER.match(body)    # "A, not C: steroids are for refractory shock"
     if m and m.group(1) in valid:
         return m.group(1)
