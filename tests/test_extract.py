@@ -158,7 +158,8 @@ def test_hand_labelled_corpus_is_read_correctly():
 
 @pytest.mark.parametrize("name,floor", [(name, 0.97) for name in ("new", "heldout", "heldout2", "heldout3", "heldout4",
                                                                    "heldout5", "heldout6", "heldout7", "heldout8",
-                                                                   "heldout9", "heldout10", "heldout11", "heldout12")])
+                                                                   "heldout9", "heldout10", "heldout11", "heldout12",
+                                                                   "heldout13", "heldout14", "heldout15")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -480,3 +481,22 @@ def test_classes_the_tenth_to_twelfth_held_out_sets_missed(options, text, expect
 def test_common_closing_forms_probed_before_the_thirteenth_set(text):
     """Forms written by the lead as probes of everyday replies (not from any corpus): each names C."""
     assert extract_answer(text, ABCD) == "C"
+
+
+ACID = {"A": "Metabolic acidosis", "B": "Respiratory acidosis", "C": "Metabolic alkalosis", "D": "Respiratory alkalosis",
+        "E": "Mixed metabolic acidosis and respiratory alkalosis"}
+NERVES = {"A": "Radial nerve", "B": "Axillary nerve", "C": "Musculocutaneous nerve", "D": "Ulnar nerve"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # an agent's final call; PubMedQA's word in answer tags
+    (ACID, 'Thought: Winter\'s formula says a second process.\nCode:\n```py\nfinal_answer("E")\n```<end_code>', "E"),
+    (YNM, "Delirium fell from 24% to 12%.\n\n<answer>no</answer>", "B"),
+    # a checked option after a sentence opening with the article "A" and units like "mm Hg", "HCO3"
+    (ACID, "A climber at altitude hyperventilates.\n* PaCO2 26 mm Hg\n* HCO3 23\n\n✅ **D. Respiratory alkalosis**", "D"),
+    # an answer statement with two letters, beside one option named plainly; the options echoed and cut off
+    (NERVES, "Radial nerve injuries are common here.\n\n**Answer: A and D**", None),
+    (NERVES, "A. Radial nerve\nB. Axillary nerve\nC. Musculocutaneous nerve\nD. Ulnar nerve\n\nA. Radial nerve\nB. ", None),
+])
+def test_classes_the_thirteenth_to_fifteenth_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected

@@ -96,6 +96,8 @@ EXPLICIT = [
     re.compile(r"\\boxed\{\s*(?:\\text\{\s*)?\(?([A-Ja-j])\)?"),
     re.compile(r"[\"']answer[\"']\s*:\s*[\"']\(?([A-Ja-j])\)?[\"']", re.I),
     re.compile(r"<answer>\s*\(?([A-Ja-j])\)?\s*</answer>", re.I),
+    # an agent's call: final_answer("E"), submit_answer('c')
+    re.compile(r"\b(?:final_answer|submit\w*|answer|choose|select)\(\s*[\"']\(?([A-Ja-j])\)?[\"']\s*\)", re.I),
     FOREIGN, OPTION_PAREN, LETTER_IS_BEST,      # other languages, "option (b)", "C is the best choice"
 ]
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
@@ -290,6 +292,23 @@ OPENING_QUESTION = re.compile(r"\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem)\
 LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
 
 
+# an answer statement naming two letters: "Answer: A and D", "答案：A或C", "the answers are B, C"
+SEVERAL = re.compile(r"(?:\banswers?\b|" + FOREIGN_WORD + r")[^\n]{0,20}?(?<![\w'’])\(?[A-J]\)?\s*(?:,|and|or|/|&|或|和|y|o|"
+                     r"et|ou|und|oder)\s*\(?[A-J](?![\w'’])", re.I)
+
+
+def echoed(body: str, options: Mapping[str, str]) -> bool:
+    """Is every line of the reply an option restated under its letter, the last perhaps cut off ("C. ")?"""
+    lines = [line.strip() for line in body.strip().splitlines() if line.strip()]
+    if len(lines) < 2:
+        return False
+    for line in lines:
+        m = re.match(r"\(?([A-J])[\).:]\s*(.*)$", line)
+        if not m or m.group(1) not in options or not _norm(options[m.group(1)]).startswith(_norm(m.group(2))):
+            return False
+    return True
+
+
 def _answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
     """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question; a
     reasoning block left open (cut off before it closed) and a reply that opens with a question of its own (options
@@ -314,6 +333,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     body = squeeze(undecorate(raw))
     if _explicit_hits(body, valid, options):
         return _explicit(body, valid, options)
+    if SEVERAL.search(body) or (options and echoed(body, options)):
+        return None       # "Answer: A and D" states no single answer; a reply that only restates the options neither
     bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}
     if len(bold) == 1:
         return bold.pop()

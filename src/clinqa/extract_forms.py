@@ -79,7 +79,10 @@ REJECTED_FIELD = re.compile(r"exclud|eliminat|ruled|rule_out|wrong|incorrect|lea
                             r"alternativ|runner|second|initial|first|prior|previous|impression", re.I)
 FINAL_FIELD = re.compile(r"final|answer|choice|pick|select", re.I)
 
-MARK_OR_LETTER = re.compile(r"([" + CHECK + CROSS + r"])|(?<![\w'’])\(?([A-J])(?:[\)\.:]|(?=\s)|$)")
+# a mark, or a letter formatted as an option: "B)", "C.", "A ✓", "| D |", "Option B is ..." ("A high-altitude ..." is
+# an article, not a letter)
+MARK_OR_LETTER = re.compile(r"([" + CHECK + CROSS + r"])|(?<![\w'’])\(?([A-J])(?:[\)\.:]|(?=[ \t]*(?:$|\n|[^\w\s])))"
+                            r"|(?i:option|choice)\s+\(?([A-J])(?![\w'’])")
 CLOSING = re.compile(r"(?:^|[.!?]\s|\n)(?:[^\n.!?]{0,40}?(?i:[:,]|\bbut|\bprobably|\blikely|\btentatively|\bso|"
                      r"\bthus|\bhence|\btherefore))?\s*\(?([A-J])\)?\s*[.!]?\s*(?:\([^()\n]{0,80}\)\s*\.?)?\s*$"
                      r"|(?:[:：,]|\b(?i:so|thus|hence|therefore))\s*\(?([A-J]|[b-hj]|(?<=\()[ai])\)?\s*[.!]?\s*$")
@@ -118,7 +121,7 @@ def field_value(body: str, valid: set[str], fields: re.Pattern[str] = LETTER_FIE
 def checked_option(body: str, valid: set[str]) -> str | None:
     """The one option marked with a check ("✅ B) ...", "A ✓", "B: ✅"), the others crossed out or unmarked: marks
     pair with the letter after them when the list starts with a mark, else with the letter before them."""
-    tokens = [(m.group(1), m.group(2)) for m in MARK_OR_LETTER.finditer(body)]
+    tokens = [(m.group(1), m.group(2) or m.group(3)) for m in MARK_OR_LETTER.finditer(body)]
     if not any(mark for mark, _ in tokens):
         return None
     mark_first = tokens[0][0] is not None
