@@ -159,7 +159,8 @@ def test_hand_labelled_corpus_is_read_correctly():
 @pytest.mark.parametrize("name,floor", [(name, 0.97) for name in ("new", "heldout", "heldout2", "heldout3", "heldout4",
                                                                    "heldout5", "heldout6", "heldout7", "heldout8",
                                                                    "heldout9", "heldout10", "heldout11", "heldout12",
-                                                                   "heldout13", "heldout14", "heldout15")])
+                                                                   "heldout13", "heldout14", "heldout15",
+                                                                   "heldout16", "heldout17", "heldout18")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -499,4 +500,39 @@ NERVES = {"A": "Radial nerve", "B": "Axillary nerve", "C": "Musculocutaneous ner
     (NERVES, "A. Radial nerve\nB. Axillary nerve\nC. Musculocutaneous nerve\nD. Ulnar nerve\n\nA. Radial nerve\nB. ", None),
 ])
 def test_classes_the_thirteenth_to_fifteenth_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+GSD = {"A": "Glucose-6-phosphatase", "B": "Acid maltase", "C": "Muscle glycogen phosphorylase", "D": "Debranching enzyme",
+       "E": "Branching enzyme"}
+EPILEPSY = {"A": "Ethosuximide", "B": "Carbamazepine", "C": "Phenytoin", "D": "Phenobarbitone"}
+TRANSLOC = {"A": "t(9;22)", "B": "t(15;17)", "C": "t(8;14)", "D": "t(11;14)"}
+LYME = {"A": "Ceftriaxone", "B": "Vancomycin", "C": "Metronidazole", "D": "Doxycycline"}
+NEURO = {"A": "Radial nerve", "B": "Axillary nerve", "C": "Ulnar nerve", "D": "Musculocutaneous nerve"}
+PYLORUS = {"A": "Intussusception", "B": "Pyloric stenosis", "C": "Malrotation with midgut volvulus",
+           "D": "Hirschsprung disease"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # an answer heading on its own line, then the option's text with a word more
+    (GSD, "Long outer chains and few branch points: Andersen disease.\n\n**Final Answer**\nBranching enzyme deficiency",
+     "E"),
+    # a letter with its own option's text after "is" or an arrow; not a walk through the options
+    (EPILEPSY, "The drug of choice for absence seizures is **A. Ethosuximide**.\n\nCarbamazepine can worsen them.", "A"),
+    (EPILEPSY, "Absence seizures in a child.\n\n→ **A. Ethosuximide**", "A"),
+    (EPILEPSY, "Let's look at the options:\n(A) Ethosuximide - first line.\n(B) Carbamazepine - worsens absences.", None),
+    # "t(11;14)" is one clause; the answer first, then why; one modifier before an option's words; route and dose
+    (TRANSLOC, "Cyclin D1 overexpression. Therefore, the translocation most likely present is t(11;14).", "D"),
+    (PYLORUS, "This presentation is most consistent with **hypertrophic pyloric stenosis**.\n\nThe olive and the "
+              "hypochloremic alkalosis are typical.", "B"),
+    (NEURO, "**Radial nerve** injury is the most likely cause.\n\n**Disclaimer:** consult a professional.", "A"),
+    (LYME, "Erythema migrans after a hike. The recommended treatment is oral doxycycline 100 mg twice daily.", "D"),
+    # ... but not an answer-first sentence that hedges, nor one option said first and another later
+    (LYME, "Ceftriaxone might be considered. The rash is classic.", None),
+    (LYME, "Ceftriaxone covers Lyme meningitis. Doxycycline is used for early disease.", None),
+    # the answer of a question the model made up inside its reasoning block
+    (LYME, "<think>Let me try another question.\nQuestion: Painless bleeding at 39 weeks?\nA. Abruption\nB. Placenta "
+           "previa\nSo B.\n</think>\n\nThe answer is B. Placenta previa.", None),
+])
+def test_classes_the_sixteenth_to_eighteenth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

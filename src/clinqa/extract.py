@@ -68,7 +68,8 @@ EXPLICIT = [
     re.compile(r"\b(?:correct|right|best|final|most\s+appropriate|most\s+likely|most\s+accurate)\s+"
                r"(?:choice|option|response|selection)" + _IS + _OPT + _L, re.I),
     # "the most appropriate is (C)", "the most likely is B"
-    re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+is" + _OPT + _L, re.I),
+    re.compile(r"\bmost\s+(?:appropriate|likely|accurate|correct)(?:\s+\w+){0,4}?\s+(?:is|would\s+be|will\s+be)"
+               r"(?:\s*:)?" + _OPT + _L, re.I),
     # "I'd choose B", "I would go with option D", "I will select (C)", "my choice is C"
     re.compile(r"\b(?:I['’]d|I\s+would|I\s+will|I['’]ll|I['’]m|I\s+am|I|let\s+me|let['’]s)\s+(?:going\s+to\s+)?(?:choos(?:e|ing)|select(?:ing)?|pick(?:ing)?|"
                r"go(?:ing)?\s+with|opt(?:ing)?\s+for|commit(?:ting)?\s+to|settl(?:e|ing)\s+on|stick(?:ing)?\s+with|"
@@ -119,8 +120,9 @@ WEIGHING = re.compile(r"\b(?:but|however|although|though|whether|before|unless|e
 # "the answer is Deamidated gliadin peptide", "Answer: warfarin", "Best choice: ...": the option's own text after an
 # answer lead
 ANSWER_TEXT = re.compile(r"\b(?:answer|ans\b\.?|(?:best|correct|right|final)\s+(?:choice|option|pick))"
-                         r"(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：])"
+                         r"(?:\s+to\s+(?:this|the)\s+question)?(?:\s*(?:is|would\s+be)|\s*[:：]|(?<=[Aa]nswer)[ \t]*\n)"
                          r"\s*(?:[:：]\s*)?(?:an?\s+|the\s+)?", re.I)
+OWN_TEXT = re.compile(r"(?:\b(?:is|are|be)\s+|[:：][ \t]*)\(?([A-J])[\).:]\s*")
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
@@ -191,7 +193,18 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     return "ok"
 
 
-def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None) -> list[tuple[int, str, int]]:
+def _invented(text: str, options: Mapping[str, str] | None) -> dict[str, set[str]]:
+    """The options of questions the model made up: letters listed ("B. Placenta previa") with texts that are not the
+    asked question's options, anywhere in the reply, its reasoning block included."""
+    found: dict[str, set[str]] = {}
+    for letter, listed in LISTED_OPTION.findall(text) if options else ():
+        if letter in options and _norm(listed) and _norm(options[letter]) != _norm(listed):
+            found.setdefault(letter, set()).add(_norm(listed))
+    return found
+
+
+def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None,
+                   invented: Mapping[str, set[str]] | None = None) -> list[tuple[int, str, int]]:
     """(letter position, letter, statement start) of every explicit answer statement, in text order; the letter is
     "?" where the statement's letter comes with another option's words (no answer can be read from it)."""
     hits = {}
@@ -199,8 +212,17 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
         for m in pat.finditer(body):
             letter, pos = _letter(m)
             how = _reading(letter, pos, body, options, pat is FOREIGN) if letter.upper() in valid else None
+            after = _norm(re.sub(r"^[\)\]\.:'\"*\s\-—–]+", "", body[pos + 1:pos + 200]).split("\n")[0])
+            if how == "ok" and any(after.startswith(t) for t in (invented or {}).get(letter.upper(), ())):
+                how = "mismatch"      # "The answer is B. Placenta previa" where B is the invented question's option
             if how:
                 hits[pos] = (pos, letter.upper() if how == "ok" else "?", m.start())
+    for m in OWN_TEXT.finditer(body) if options else ():
+        # "The drug of choice is A. Ethosuximide.", "→ B. D-dimer testing": a letter with its own option's text
+        letter, rest = m.group(1), body[m.end():].split("\n")[0]
+        if (letter in valid and letter in options and _by_option_text(rest, {letter: options[letter]})
+                and not re.search(r"(?<![\w'’])\(?[A-J][\).]\s", rest)):
+            hits.setdefault(m.start(1), (m.start(1), letter, m.start()))
     for m in ANSWER_TEXT.finditer(body) if options else ():
         # "The correct answer is Deamidated gliadin peptide.": the option's text as the answer
         k = _by_option_text(body[m.end():m.end() + 300].split("\n")[0].split(". ")[0], options)
@@ -209,13 +231,14 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
     return sorted(hits.values())
 
 
-def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = None) -> str | None:
+def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = None,
+              invented: Mapping[str, set[str]] | None = None) -> str | None:
     """The answer the explicit statements give: the only letter they name, or the last when it is a final answer or
     a self-correction; None when they disagree otherwise, when the deciding one pairs its letter with another
     option's words (an earlier such statement is
     superseded by later ones), or when there are none."""
-    hits = _explicit_hits(body, valid, options)
-    if _cut_off(body):
+    hits = _explicit_hits(body, valid, options, invented)
+    if _cut_off(body, options):
         hits = [h for h in hits if FIRM.search(re.split(r"[.!?]\s|\n", body[h[2]:])[0])]
     if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
         return None       # a garbled statement decides only when it is the last word
@@ -231,10 +254,14 @@ UNFINISHED = re.compile(r"\b(?:the|a|an|of|with|is|are|was|be|and|or|to|that|whi
                         r"suggests?|consistent|than|but|if|when|while|due)\W*$", re.I)
 
 
-def _cut_off(body: str) -> bool:
-    """Does the reply stop mid-sentence (not at a full stop, a closing bracket or quote, or its answer letter)?"""
+def _cut_off(body: str, options: Mapping[str, str] | None = None) -> bool:
+    """Does the reply stop mid-sentence (not at a full stop, a closing bracket or quote, its answer letter or an
+    option's whole text: "→ A. Long-acting muscarinic antagonist")?"""
     text = body.rstrip()
-    return bool(text) and text[-1] not in ".!?)]}\"'*`。！？」" and not re.search(r"\b[A-J]$", text)
+    ends_with_option = options and any(_norm(v) and f" {_norm(text[-300:])}".endswith(f" {_norm(v)}")
+                                       for v in options.values())
+    return (bool(text) and text[-1] not in ".!?)]}\"'*`。！？」" and not re.search(r"\b[A-J]$", text)
+            and not ends_with_option)
 
 
 def _cut_off_weighing(body: str, hit: tuple[int, str, int]) -> bool:
@@ -331,8 +358,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     valid = set(options) if options else set("ABCDEFGHIJ")
     raw = _answer_segment(squeeze(text), options)
     body = squeeze(undecorate(raw))
-    if _explicit_hits(body, valid, options):
-        return _explicit(body, valid, options)
+    invented = _invented(squeeze(text), options)
+    if _explicit_hits(body, valid, options, invented):
+        return _explicit(body, valid, options, invented)
     if SEVERAL.search(body) or (options and echoed(body, options)):
         return None       # "Answer: A and D" states no single answer; a reply that only restates the options neither
     bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}
@@ -346,8 +374,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         end = max(body.rfind("\n"), *(body.rfind(c + " ") for c in ".!?")) + 1
         # a reply that ends where it meant to (not cut off, no reasoning block, not a structured record) may answer by
         # naming one option last
-        finished = not (_cut_off(body) or THINK_TAG.search(raw) or re.match(r"\s*(?:[{\[]|```)", body))
-        if _cut_off(body) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
+        finished = not (_cut_off(body, options) or THINK_TAG.search(raw) or re.match(r"\s*(?:[{\[]|```)", body))
+        if _cut_off(body, options) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
             body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})

@@ -38,6 +38,8 @@ def stem(w: str) -> str:
 
 
 LIGHT = {stem(w) for w in "have has patient undergo perform give start administer use get do being".split()}
+# how a drug is given, not which: "oral doxycycline 100 mg" is "Doxycycline" unless an option says "Oral ..."
+ROUTE = {stem(w) for w in "oral intravenous iv intramuscular im subcutaneous topical low dose high short".split()}
 OPPOSITE = [("increas", "decreas"), ("high", "low"), ("hyper", "hypo"), ("left", "right"), ("positiv", "negativ"),
             ("upper", "lower"), ("anterior", "posterior"), ("acut", "chronic"), ("benign", "malignant"),
             ("excess", "deficien"), ("elevat", "reduc"), ("inhibit", "activat"), ("intra", "extra")]
@@ -46,7 +48,8 @@ NEGATED = re.compile(r"\b(?:not|no|incorrect|unlikely|rule[sd]?\s+out|excluded?|
                      re.I)
 HEDGED = re.compile(r"\b(?:possible|possibly|may|might|could|consider\w*|other|alternatives?|differential|if)\b", re.I)
 # "the most likely finding is", "the correct next best step is", "the diagnosis would be": a verdict follows
-VERDICT = re.compile(r"\b(?:(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate))\s+"
+VERDICT = re.compile(r"\b(?:(?:correct|best|right|final|most\s+(?:likely|appropriate|probable|accurate)|(?<=the\s)"
+                     r"(?:appropriate|recommended|preferred|indicated|expected))\s+"
                      r"(?:\w+\s+){0,5}?|\w+\s+of\s+choice\s+)(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|picture|sign|features?|triad)\s+of|"
@@ -65,14 +68,17 @@ INDICATED = (r" (?:is|are) (?:clearly |therefore |thus |now |urgently )?(?:indic
              r"needed|necessary|preferred|first line|the treatment of choice|the way to go|"
              r"all that (?:is|s) (?:needed|required|necessary)|enough|sufficient)\b|"
              r" (?:fits|fits best|best fits|suffices)\b")
-# a sentence ends at . ! or ?, but not after an initial: "H. pylori", "E. coli"
-SENTENCE_END = r"(?<=[.!?])(?<!\b[A-Z]\.)\s+"
+# a sentence ends at . ! or ?, but not after an initial: "H. pylori", "E. coli" (after a letter that is no option
+# letter it does before a capitalised word: "... is vitamin K. Fresh frozen plasma ...")
+SENTENCE_END = r"(?<=[.!?])(?:(?<!\b[A-Z]\.)|(?<=\b[K-Z]\.)(?=\s+[A-Z][a-z]))\s+"
 # "rather than atopic dermatitis", "instead of an empiric PPI trial": the rest of the clause names an option set aside
 REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+to|in\s+preference\s+to)\b.*$"
                             r"|\s*(?:\s[—–-]|—|,)\s*(?:and\s+|but\s+)?not\s.*$",
                             re.I | re.S)
 # "... favour BRCA2 over BRCA1", "prefer X over Y": Y is set aside
 PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
+# "Radial nerve injury is the most likely cause", "Aspirin therapy is ...": the option, by what is done with it
+KIND_OF_USE = r"(?:injury|injuries|palsy|lesion|damage|therapy|treatment|administration|infusion|use|infection)"
 # "a more specific form of warfarin", "a complication of pancreatitis": something else, named by its relation to an
 # option
 RELATIVE = re.compile(r"\b(?:form|type|kind|variant|subtype|cause|complication|sign|symptom|mimic|effect|feature|"
@@ -94,7 +100,7 @@ TYPICAL = re.compile(r"\b(?:classic|typical|underlying)\s+(?:cause|lesion|diagno
 
 
 # "Option D: Gram stain ...", "(B) Clopidogrel", "C) ..." at a line start: a letter labelling a text
-LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-])\s*([^\n]{3,})", re.M | re.I)
+LABELLED = re.compile(r"(?:\b(?:option|choice)\s*\(?|^\s*\(?|\()([A-J])(?:\)|\s*[:.\-—–])\s*([^\n]{3,})", re.M | re.I)
 
 
 ROMAN = {r: str(i) for i, r in enumerate("i ii iii iv v vi vii viii ix x xi xii".split(), 1)}
@@ -180,10 +186,14 @@ def content_words(s: str) -> list[str]:
 def _covers(words: list[str], option: str) -> bool:
     """Do `words` (a verdict's first content words) name the option: all of its content words but at most one (and at
     least two), none of them beside its opposite?"""
-    while words and words[0] in LIGHT:
-        words = words[1:]
     want = set(content_words(option))
-    if not words or not any(words[0].startswith(w) or w.startswith(words[0]) for w in want):
+    while words and (words[0] in LIGHT or (words[0] in ROUTE and words[0] not in want)):
+        words = words[1:]
+    starts = lambda w: any(w.startswith(x) or x.startswith(w) for x in want)
+    if (len(want) > 1 and words[1:] and not starts(words[0]) and set(words[1:len(want) + 1]) == want
+            and not NEGATED.match(words[0])):
+        words = words[1:]     # "hypertrophic pyloric stenosis" is "Pyloric stenosis": one modifier, then all its words
+    if not words or not starts(words[0]):
         return False      # "a more specific form of photodermatitis" is not photodermatitis
     have = set(words[:len(want) + 2])
     ids = {w for w in want if _is_id(w)}
@@ -284,7 +294,7 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
     naming: list[tuple[bool, set[str], str]] = []      # (plain, options named, clause) for each clause naming some
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
     clauses = [(clause, listed) for sentence in re.split(SENTENCE_END + r"|\n", body)
-               for listed in [listing(sentence[:600], options)] for clause in re.split(r"[,;]", sentence)]
+               for listed in [listing(sentence[:600], options)] for clause in re.split(r"[,;](?![^()]*\))", sentence)]
     for clause, listed in clauses:
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
@@ -316,7 +326,7 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
                 named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
             said = [k for k, v in options.items() if k in _mentions(subject.group(1), options)
-                    and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {subject.group(1)}")]
+                    and re.search(rf" {_phrase(v)} (?:alone |only |{KIND_OF_USE} )?$", f" {subject.group(1)}")]
             part = content_words(subject.group(1))      # "Delaying surgery is ...": part of one option's text
             said = said or [k for k, v in options.items() if len(part) >= 2 and set(part) <= set(content_words(v))]
             own = set(subject.group(1).split()) - PRONOUNS and not TYPICAL.search(clause)
@@ -344,7 +354,13 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
                   or (not HEDGED.search(last) and not NEGATED.search(tail) and _equals(tail, options)))
     if imperative:
         named.add(imperative)
-    last = [x for x in re.split(SENTENCE_END + r"|\n", body.strip())[-2:] if naming and naming[-1][2].strip() in x]
+    sentences = [x for x in re.split(SENTENCE_END + r"|\n", body.strip()) if x.strip()]
+    plainly = {k for plain, found, _ in naming if plain for k in found}
+    if (finished and not named and naming and naming[0][0] and len(plainly) == 1 and sentences
+            and naming[0][2].strip() in sentences[0] and not HEDGED.search(sentences[0])
+            and not RELATIVE.search(naming[0][2])):
+        named.update(naming[0][1])    # the answer first, then why ("This presentation is most consistent with X. ...")
+    last = [x for x in sentences[-2:] if naming and naming[-1][2].strip() in x]
     if (finished and not named and last and naming[-1][0] and not HEDGED.search(last[-1])
             and not RELATIVE.search(naming[-1][2])
             and len({k for plain, found, _ in naming if plain for k in found}) == 1):
