@@ -160,7 +160,8 @@ def test_hand_labelled_corpus_is_read_correctly():
                                                                    "heldout5", "heldout6", "heldout7", "heldout8",
                                                                    "heldout9", "heldout10", "heldout11", "heldout12",
                                                                    "heldout13", "heldout14", "heldout15",
-                                                                   "heldout16", "heldout17", "heldout18")])
+                                                                   "heldout16", "heldout17", "heldout18",
+                                                                   "heldout19", "heldout20", "heldout21")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -535,4 +536,38 @@ PYLORUS = {"A": "Intussusception", "B": "Pyloric stenosis", "C": "Malrotation wi
            "previa\nSo B.\n</think>\n\nThe answer is B. Placenta previa.", None),
 ])
 def test_classes_the_sixteenth_to_eighteenth_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+MDD = {"A": "Major depressive disorder", "B": "Adjustment disorder with depressed mood", "C": "Dysthymia",
+       "D": "Bipolar II disorder"}
+TUMOR = {"A": "Neuroblastoma", "B": "Wilms tumor", "C": "Hepatoblastoma", "D": "Polycystic kidney disease"}
+LABS = {"A": "Increased calcium, decreased phosphate, increased PTH",
+        "B": "Decreased calcium, increased phosphate, increased PTH", "C": "Normal calcium, normal phosphate, normal PTH"}
+RH = {"A": "Repeat the antibody screen at 36 weeks", "B": "Administer anti-D immune globulin now",
+      "C": "Administer anti-D immune globulin only after delivery"}
+UVEA = {"A": "Angle-closure glaucoma", "B": "Anterior uveitis", "C": "Conjunctivitis", "D": "Retinal artery occlusion"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # two statements, the first closed by "(B)." (no option text follows it), then a conflicting one
+    (ABCD, "The valve is mechanical. Therefore, the answer is (C).\n\nAspirin is common. Therefore, the answer is (A).",
+     None),
+    # a conditional sentence, a list with articles, a reason's own negation, a cut-off list
+    (MDD, "If she meets five criteria, the diagnosis would be major depressive disorder (A). Otherwise it is unclear.",
+     None),
+    (NEURO, "The nerves near the humerus include the axillary nerve, the radial nerve, and the ulnar nerve.", None),
+    (TUMOR, "Two paths favour neuroblastoma (A) because of the age, while one favours Wilms tumor (B) because the "
+            "mass does not cross the midline.", None),
+    (NEURO, "The nerves near the humerus include the axillary nerve, the radial", None),
+    # "even if" is no condition; PubMedQA in \boxed; "Hence option (b)"; a lab-value option with its commas;
+    # "She should receive ..."
+    (BLEED, "The right answer is uterine rupture, even if the scan was normal.", "C"),
+    (YNM, "The authors conclude a protective association.\n\nThe final answer is $\\boxed{\\text{yes}}$", "A"),
+    (UVEA, "Ciliary flush and a small pupil in ankylosing spondylitis. Hence option (b).", "B"),
+    (LABS, "Therefore, the expected findings are **increased calcium, decreased phosphate, and increased PTH**.", "A"),
+    (RH, "She should receive anti-D immune globulin now. A second dose follows delivery if the baby is Rh-positive.",
+     "B"),
+])
+def test_classes_the_nineteenth_to_twenty_first_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

@@ -160,6 +160,15 @@ def _by_option_text(text: str, options: Mapping[str, str]) -> str | None:
     return max(found)[1] if found else None
 
 
+def _following(body: str, pos: int) -> str:
+    """The text that follows the letter at `pos` on its line, as what the letter is said to be ("C. Warfarin" ->
+    "Warfarin"), or "" when the sentence ends there ("... is (B).")."""
+    rest = body[pos + 1:pos + 400].split("\n")[0]
+    if re.match(r"[\)\]'\"*]+\s*\.(?:\s|$)", rest):
+        return ""
+    return re.sub(r"^[\)\]\.:'\"*\s\-—–]+", "", rest)
+
+
 def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None, foreign: bool = False) -> str | None:
     """How the letter at `pos` reads: "ok" (an option letter), "mismatch" (a letter stated with another option's
     words: "(B) Clopidogrel" when clopidogrel is option C) or None (part of a word, a hedge, a description).
@@ -184,7 +193,7 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
             or (after.isspace() and (letter not in "ai" or (foreign and not re.match(r"\s*[A-Za-z]", rest))))):
         return None
     if options and upper in options:
-        after = re.sub(r"^[\)\]\.:'\"*\s\-—–]+", "", body[pos + 1:pos + 400]).split("\n")[0]
+        after = _following(body, pos)
         # the longest option text that follows: "(A) Aspirin and clopidogrel" names C, whose text contains A's
         named = _by_option_text(after, options)
         if named and named != upper and (not _by_option_text(after, {upper: options[upper]})
@@ -212,7 +221,7 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
         for m in pat.finditer(body):
             letter, pos = _letter(m)
             how = _reading(letter, pos, body, options, pat is FOREIGN) if letter.upper() in valid else None
-            after = _norm(re.sub(r"^[\)\]\.:'\"*\s\-—–]+", "", body[pos + 1:pos + 200]).split("\n")[0])
+            after = _norm(_following(body, pos))
             if how == "ok" and any(after.startswith(t) for t in (invented or {}).get(letter.upper(), ())):
                 how = "mismatch"      # "The answer is B. Placenta previa" where B is the invented question's option
             if how:

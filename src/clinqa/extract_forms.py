@@ -56,7 +56,8 @@ FOREIGN = re.compile(
     r"opci[oó]n|option|op[cç][aã]o|alternativa|选项|選項)(?![^\W\d_]))*"
     r"\s*(?:[\(\['\"“‘]\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])", re.I)
 # "I'd go with option (b)", "the correct one is option (d)": a lower-case letter in parentheses after "option"
-OPTION_PAREN = re.compile(r"\b(?:is|go\s+with|choose|select|pick|opt\s+for|answer)\s+(?:the\s+)?option\s*"
+OPTION_PAREN = re.compile(r"\b(?:is|go\s+with|choose|select|pick|opt\s+for|answer|hence|so|thus|therefore)\s*,?\s+"
+                          r"(?:the\s+)?option\s*"
                           r"\(([A-Ja-j])\)", re.I)
 # "C is the best choice", "D is the correct answer", "so B is correct." (closing its sentence)
 LETTER_IS_BEST = re.compile(r"(?<![\w'’])(?<!\b[Nn]or )(?<!\b[Oo]r )(?<!\b[Aa]nd )(?<!\b[Ii]f )(?<!\b[Ww]hether )"

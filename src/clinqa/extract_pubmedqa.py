@@ -3,7 +3,7 @@
 
 In order, the last of each kind wins:
 1. the answer word stated as the answer: "The answer is no", "the answer to the question is yes", "Answer: maybe",
-   "<answer>yes</answer>";
+   "<answer>yes</answer>", "The final answer is $\\boxed{\\text{yes}}$";
 2. a conclusion stated in words (issue 24): "In conclusion, yes: ...", "We conclude that no, ...", "Conclusion: No.",
    "Bottom line: no.", "The data say yes: ...", "the evidence supports a 'yes' answer", "the answer is affirmative" /
    "a negative answer", "inconclusive — maybe", "not conclusive (maybe)", "I would say yes", the answer word of another
@@ -23,7 +23,7 @@ import re
 WORD = r"[\"'*(]*\s*(yes|no|maybe)\b(?!\s*(?:and|or|/)\s*(?:yes|no|maybe)\b)"
 AS_ANSWER = r"(?=\s*[,.:;!)\-–—\"'*]|\s*$)"
 STATED = re.compile(r"(?:\banswer(?:\s+to\s+(?:the|this)\s+question)?\s*(?:is|would\s+be|:)?|<answer>)\s*[:\-–—]?\s*"
-                    + WORD, re.I)
+                    r"(?:\$?\\boxed\{\s*(?:\\text\{)?)?" + WORD, re.I)
 CONCLUDED = re.compile(
     r"\b(?:in\s+conclusion|we\s+conclude(?:\s+that)?|to\s+conclude|conclusion|in\s+summary|overall|taken\s+together|"
     r"therefore|thus|hence|so|bottom\s+line|short\s+answer|in\s+short|in\s+a\s+word|verdict|"

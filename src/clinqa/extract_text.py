@@ -79,6 +79,9 @@ REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+
 PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
 # "Radial nerve injury is the most likely cause", "Aspirin therapy is ...": the option, by what is done with it
 KIND_OF_USE = r"(?:injury|injuries|palsy|lesion|damage|therapy|treatment|administration|infusion|use|infection)"
+CONDITIONAL = re.compile(r"(?<!even )\b(?:if|unless|whether|assuming|provided\s+that)\b", re.I)
+# the reason given for a statement, whose own negations and hedges do not undo it
+REASON = re.compile(r"\b(?:because|since|given\s+that|due\s+to|as\s+it|as\s+the)\b", re.I)
 # "a more specific form of warfarin", "a complication of pancreatitis": something else, named by its relation to an
 # option
 RELATIVE = re.compile(r"\b(?:form|type|kind|variant|subtype|cause|complication|sign|symptom|mimic|effect|feature|"
@@ -148,7 +151,9 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
     # "It's mitochondrial", "so proceed with surgery", "start with a dexamethasone suppression test"
     have = _words(re.sub(r"^\W*(?:it|this|that)(?:['’]s|\s+is)\s+|^\W*(?:so|thus|hence|therefore|then)\W+"
                          r"|^\W*(?:start|begin|treat|go|proceed|continue|go\s+ahead|move\s+on|follow\s+up)\s+with\s+"
-                         r"|^\W*(?:arrange|schedule|request|book|refer\s+(?:her|him|them|the\s+patient)\s+for)\s+(?:an?\s+|the\s+)?",
+                         r"|^\W*(?:arrange|schedule|request|book|refer\s+(?:her|him|them|the\s+patient)\s+for)\s+(?:an?\s+|the\s+)?"
+                         r"|^\W*(?:she|he|they|the\s+patient|this\s+patient)\s+(?:should|must|needs\s+to|will\s+need\s+to)\s+"
+                         r"(?:receive|get|be\s+given|have|undergo)\s+(?:an?\s+|the\s+)?",
                          "", s, flags=re.I))
     exact = [k for k, v in options.items() if have and have == _words(v)]
     if exact:
@@ -161,7 +166,8 @@ def _equals(s: str, options: Mapping[str, str]) -> str | None:
         if have == want[1:] and want[0] in verbs:
             return True       # "lumbar puncture" for "Perform a lumbar puncture"
         extra = have[0] if have[1:] == want and len(have[0]) > 2 and have[0].isalpha() else None
-        return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other"} and not any(
+        return bool(extra) and extra not in {"no", "non", "not", "anti", "without", "possibl", "other", "and", "or", "nor",
+                                             "also", "but", "plus", "then", "with"} and not any(
             extra.startswith(x) and any(w.startswith(y) for w in want) for a, b in OPPOSITE for x, y in ((a, b), (b, a)))
     said = [k for k, v in options.items() if same(_words(v))]
     if not said:      # "Type IV" for "Type IV hypersensitivity" when every option is a type of hypersensitivity
@@ -272,7 +278,7 @@ def listing(sentence: str, options: Mapping[str, str]) -> bool:
     """Does the sentence list options one after another ("vitamin A, vitamin D, vitamin E and vitamin K")? A list
     names options; it asserts none of them."""
     s = " " + re.sub(r"[^a-z0-9,]+", " ", sentence.lower()).replace(" ,", ",")
-    return any(re.search(rf" {_phrase(a)}(?:,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+){_phrase(b)}(?!\w)", s)
+    return any(re.search(rf" {_phrase(a)}(?:,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+)(?:(?:the|a|an)\s+)?{_phrase(b)}(?!\w)", s)
                for i, a in options.items() for j, b in options.items() if i != j and norm(a) and norm(b)
                and not any(f" {norm(a)} " in f" {norm(c)} " and f" {norm(b)} " in f" {norm(c)} "
                            for c in options.values()))     # "furosemide and spironolactone" may be one option
@@ -290,16 +296,24 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
     body = re.sub(r"\s*\(([^()\n]{1,160})\)", lambda m: m.group(0) if any(
         f" {norm(m.group(1))} " in f" {norm(v)} " for v in options.values()) else "", body)
     body = DOSING.sub(" ", body)      # "a short course of oral prednisone" is "oral prednisone"
+    for v in options.values():        # "increased calcium, decreased phosphate, and increased PTH" is one option's text
+        if "," in v:
+            words = [re.escape(stem(w)) + r"\w*" for w in norm(v).split()]
+            body = re.sub(r"(?i)\b" + r"[\s,]+(?:and\s+)?".join(words) + r"\b",
+                          lambda m: re.sub(r",\s*(?:and\s+)?", " ", m.group(0)), body)
     named = set()
     naming: list[tuple[bool, set[str], str]] = []      # (plain, options named, clause) for each clause naming some
     body = re.sub(r"(?<!\w)(?:i\.\s?e\.|namely)\s*,?|,\s*that is,", "\n:", body)      # "..., i.e., <option>"
+    # a list of options, or a conditional sentence ("If she meets the criteria, the diagnosis would be X"), asserts none
     clauses = [(clause, listed) for sentence in re.split(SENTENCE_END + r"|\n", body)
-               for listed in [listing(sentence[:600], options)] for clause in re.split(r"[,;](?![^()]*\))", sentence)]
+               for listed in [listing(sentence[:600], options) or bool(CONDITIONAL.search(sentence[:600]))]
+               for clause in re.split(r"[,;](?![^()]*\))", sentence)]
     for clause, listed in clauses:
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
         clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
-        plain = not (NEGATED.search(clause) or HEDGED.search(clause) or "?" in clause)
+        said = REASON.split(clause)[0]      # "favours Y because the mass does not cross the midline" favours Y
+        plain = not (NEGATED.search(said) or HEDGED.search(said) or "?" in clause)
         found = {k for k in _mentions(clause, options) if not compound(clause, options[k], start=False)}
         if found:
             naming.append((plain, found, clause))
@@ -352,7 +366,7 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
     tail = closing.split(",")[-1]
     imperative = ((not NEGATED.search(last) and _equals(closing, options))
                   or (not HEDGED.search(last) and not NEGATED.search(tail) and _equals(tail, options)))
-    if imperative:
+    if imperative and finished and not listing(last, options):
         named.add(imperative)
     sentences = [x for x in re.split(SENTENCE_END + r"|\n", body.strip()) if x.strip()]
     plainly = {k for plain, found, _ in naming if plain for k in found}
