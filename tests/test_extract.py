@@ -161,7 +161,8 @@ def test_hand_labelled_corpus_is_read_correctly():
                                                                    "heldout9", "heldout10", "heldout11", "heldout12",
                                                                    "heldout13", "heldout14", "heldout15",
                                                                    "heldout16", "heldout17", "heldout18",
-                                                                   "heldout19", "heldout20", "heldout21")])
+                                                                   "heldout19", "heldout20", "heldout21",
+                                                                   "heldout22", "heldout23", "heldout24")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -570,4 +571,34 @@ UVEA = {"A": "Angle-closure glaucoma", "B": "Anterior uveitis", "C": "Conjunctiv
      "B"),
 ])
 def test_classes_the_nineteenth_to_twenty_first_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+ELECTRO = {"A": "Sodium", "B": "Potassium", "C": "Calcium", "D": "Chloride"}
+ABX50 = {"A": "Inhibition of cell wall synthesis", "B": "Inhibition of 30S ribosomal subunit",
+         "C": "Inhibition of 50S ribosomal subunit", "D": "Inhibition of DNA gyrase"}
+SYPH = {"A": "Ceftriaxone", "B": "Doxycycline", "C": "Azithromycin", "D": "Penicillin G benzathine"}
+NNT = {"A": "Number needed to treat = 25", "B": "Number needed to treat = 4", "C": "Number needed to harm = 25"}
+GN = {"A": "Minimal change disease", "B": "Membranous nephropathy", "C": "Post-streptococcal glomerulonephritis"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # two letters with their texts in one answer line; "both A and E remain possible"; a run of exemplars
+    (ELECTRO, "Both are extracellular.\n\n**Answer: A. Sodium and D. Chloride**", None),
+    (ELECTRO, "**A. Sodium**, the main extracellular cation.\n**D. Chloride**, the main anion.\n\nBoth A and D remain "
+              "possible without more data.", None),
+    (ELECTRO, "Question: Which ion is mainly intracellular?\nA. Sodium\nB. Potassium\nC. Calcium\nD. Chloride\nAnswer: B"
+              "\n\nQuestion: Which ion is mainly in bone?\nA. Sodium\nB. Potassium\nC. Calcium\nD. Chloride\nAnswer: C",
+     None),
+    # a reference "(option A)" gives way to the answer statement
+    (ABX50, "Mycoplasma lacks a wall, so beta-lactams (option A) are ineffective. Therefore, the answer is (C).", "C"),
+    # "treated with" an option's words in another order, after a dose; "is" for "="; a joined prefix
+    (SYPH, "Primary syphilis should be treated with a single intramuscular dose of benzathine penicillin G.", "D"),
+    (NNT, "ARR = 4%, so NNT = 1 / 0.04.\n\nSo the number needed to treat is 25.", "A"),
+    (GN, "Cola-coloured urine two weeks after a sore throat: this is poststreptococcal glomerulonephritis.", "C"),
+    # the last line a letter with its own option's text, but not the last line of a list of options
+    (YNM, "The hazard ratio crossed 1.\n\n**B) no**", "B"),
+    (ELECTRO, "Let's go through the options.\nA) Sodium\nB) Potassium", None),
+])
+def test_classes_the_twenty_second_to_twenty_fourth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

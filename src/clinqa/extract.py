@@ -60,6 +60,9 @@ _IS = (r"(?:\s+(?:here|then|now|overall))?(?:\s*(?:is|would(?:\s+have\s+to)?\s+b
        r"has\s+to\s+be|=|-|–|—))?(?:\s*[:：])?")
 _OPT = (r"(?:\s*(?:definitely|clearly|probably|likely|most\s+likely|therefore|thus|I\s+think\s+it['’]?s|"
         r"I\s+think\s+it\s+is)\s*,?)?(?:\s*(?:the\s+\w+\s+)?(?:option|choice)(?:\s*\d+)?(?:\s*[:\-])?)?")
+# "(option D)": a reference to an option, read only when nothing else states an answer ("Beta-lactams (option A) are
+# ineffective ... Therefore, the answer is (C)" is C)
+REFERENCE = re.compile(r"\((?:option|choice)\s+([A-J])\)")
 EXPLICIT = [
     # "the correct answer is (C)", "answer would be:\nC)", "Answer: c", "ANSWER: B", "Ans. is 'c'", "final answer - D"
     re.compile(r"\b(?:answer|ans\b\.?)(?:\s+choice|\s+option)?(?:\s+to\s+(?:this|the)\s+question)?" + _IS + _OPT + _L,
@@ -86,7 +89,7 @@ EXPLICIT = [
     re.compile(r"\b(?:it['’]s|it\s+is)\s+(?:probably\s+|likely\s+|definitely\s+|clearly\s+)?\(?([A-J])\)?(?=[\s,.;:!)]|$)"),
     # "option 3 (C)" with a number before the letter; "(option D)"; "..., option D." closing a sentence
     re.compile(r"\boption\s+\d+\s*[\(\[]([A-Ja-j])[\)\]]", re.I),
-    re.compile(r"\((?:option|choice)\s+([A-J])\)"),
+    REFERENCE,
     re.compile(r",\s*(?:option|choice)\s+([A-J])\s*\.?\s*$"),
     # "(B) is correct", "Option B is the correct answer", "option D (Ruxolitinib) is the best choice"
     re.compile(r"(?:\b(?:option|choice)\s*\(?([A-Ja-j])\)?|\(([A-Ja-j])\))(?:\s*\([^()\n]{1,60}\)|\s*[:\-–—]\s*[^.\n:]{1,60}?)?"
@@ -180,7 +183,7 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
     if re.match(r"\.\s*[a-z]|\.[A-Za-z]", rest):
         ok = options and upper in options and _by_option_text(rest[1:].split("\n")[0], {upper: options[upper]})
         return "ok" if ok else None
-    if re.match(r"[\)\]'\"]?\s*(?:[^.;\n]{0,60}?\s)?(?:(?:or|and|o|ou|oder|y|et|und)\s|[/或和])\s*(?:la\s+|le\s+)?"
+    if re.match(r"[\)\]'\"]?\.?\s*(?:[^.;\n]{0,60}?\s)?(?:(?:or|and|o|ou|oder|y|et|und)\s|[/或和])\s*(?:la\s+|le\s+)?"
                 r"(?:\([A-J]\)|[A-J](?![^\W\d_]))", rest):
         return None       # "B or C", "(A) cholecystitis or (C) choledocholithiasis", "A或C", "B o D": a hedge
     if re.match(r"[\)\]'\"]?\s*,\s*(?:and\s+)?[\(\['\"]?[A-J][\)\]'\"]?(?:\s*[,\]\)]|\s*$)", rest):
@@ -216,9 +219,11 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
                    invented: Mapping[str, set[str]] | None = None) -> list[tuple[int, str, int]]:
     """(letter position, letter, statement start) of every explicit answer statement, in text order; the letter is
     "?" where the statement's letter comes with another option's words (no answer can be read from it)."""
-    hits = {}
+    hits, references = {}, set()
     for pat in EXPLICIT:
         for m in pat.finditer(body):
+            if pat is REFERENCE:
+                references.add(m.start(1))
             letter, pos = _letter(m)
             how = _reading(letter, pos, body, options, pat is FOREIGN) if letter.upper() in valid else None
             after = _norm(_following(body, pos))
@@ -237,6 +242,8 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
         k = _by_option_text(body[m.end():m.end() + 300].split("\n")[0].split(". ")[0], options)
         if k and k in valid and not any(h in hits for h in range(m.start(), m.end() + 4)):
             hits[m.end()] = (m.end(), k, m.start())
+    if any(pos not in references for pos in hits):
+        hits = {pos: hit for pos, hit in hits.items() if pos not in references}
     return sorted(hits.values())
 
 
@@ -330,7 +337,8 @@ LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
 
 # an answer statement naming two letters: "Answer: A and D", "答案：A或C", "the answers are B, C"
 SEVERAL = re.compile(r"(?:\banswers?\b|" + FOREIGN_WORD + r")[^\n]{0,20}?(?<![\w'’])\(?[A-J]\)?\s*(?:,|and|or|/|&|或|和|y|o|"
-                     r"et|ou|und|oder)\s*\(?[A-J](?![\w'’])", re.I)
+                     r"et|ou|und|oder)\s*\(?[A-J](?![\w'’])"
+                     r"|\b(?:both|either)\s+(?:options?\s+)?\(?[A-J]\)?\s+(?:and|or)\s+\(?[A-J]\)?(?![\w'’])", re.I)
 
 
 def echoed(body: str, options: Mapping[str, str]) -> bool:
@@ -345,18 +353,32 @@ def echoed(body: str, options: Mapping[str, str]) -> bool:
     return True
 
 
+def _closing_own_text(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
+    """The reply's last line, a letter with its own option's whole text ("**B) no**", "D. Chloride"), unless the line
+    before it is one too (a list of options)."""
+    lines = [line.strip() for line in body.strip().splitlines() if line.strip()]
+    if not lines or not options or re.search(r"[—–:\-]$", lines[-1]):
+        return None
+    if len(lines) > 1 and re.match(r"\W*\(?[A-J][\).:]\s", lines[-2]):
+        return None       # the last of a list of options
+    m = re.match(r"\W*\(?([A-J])[\).:]\s*(.+?)\W*$", lines[-1])
+    ok = m and m.group(1) in valid and m.group(1) in options and _norm(m.group(2)) == _norm(options[m.group(1)])
+    return m.group(1) if ok else None
+
+
 def _answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
     """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question; a
     reasoning block left open (cut off before it closed) and a reply that opens with a question of its own (options
-    other than the ones asked about) answer nothing."""
+    other than the ones asked about, or followed by more questions: exemplars the model writes) answer nothing."""
     parts = THINK_END.split(text)
     if len(parts) == 1 and THINK_TAG.search(text):
         return ""
     body = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
     if options and OPENING_QUESTION.match(body):
-        listed = LISTED_OPTION.findall(NEW_QUESTION.split(body)[0])
-        if any(_norm(options.get(k, "")) != _norm(v) for k, v in listed):
-            return ""
+        blocks = NEW_QUESTION.split(body)
+        listed = LISTED_OPTION.findall(blocks[0])
+        if len(blocks) > 1 or any(_norm(options.get(k, "")) != _norm(v) for k, v in listed):
+            return ""     # a run of exemplars the model writes itself, or a question with other options
     return NEW_QUESTION.split(body)[0]
 
 
@@ -376,7 +398,7 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if len(bold) == 1:
         return bold.pop()
     found = (field_value(body, valid) or checked_option(body, valid) or _leading(body, valid, options)
-             or closing_letter(body, valid) or _glossed(body, valid, options))
+             or closing_letter(body, valid) or _glossed(body, valid, options) or _closing_own_text(body, valid, options))
     if found:
         return found
     if options:

@@ -53,7 +53,8 @@ VERDICT = re.compile(r"\b(?:(?:correct|best|right|final|most\s+(?:likely|appropr
                      r"(?:\w+\s+){0,5}?|\w+\s+of\s+choice\s+)(?:is|would\s+be|will\s+be)\s+|\b(?:suggests?|suggesting|suggestive\s+of|"
                      r"indicates?|indicative\s+of|consistent\s+with|diagnosis\s+of|points?\s+to(?:wards?)?|favou?rs?|means|leads?\s+to|results?\s+in|(?:best\s+)?fits?|(?:classic|typical|characteristic|pathognomonic)\s+(?:for|of)|(?:classic|typical)\s+"
                      r"(?:example|case|presentation|picture|sign|features?|triad)\s+of|"
-                     r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of))\s+", re.I)
+                     r"(?:meets?|fulfil+s?|satisf(?:y|ies))\s+(?:the\s+)?(?:\w+\s+)?criteria\s+(?:for|of)|"
+                     r"(?:should\s+be\s+|is\s+|are\s+)?(?:treated|managed)\s+with)\s+", re.I)
 # "... is warfarin", "the answer: warfarin", "... works by cross-linking of DNA"
 BEFORE = (r"(?:^| )(?:is|are|be|answer|answer is|choice is|works by|acts by|act by|work by|(?:i|we) (?:would |will |d |ll )?"
           r"(?:prescribe|recommend|choose|select|prefer|go with|opt for|start(?: with)?|begin with|give|pick|add|use|"
@@ -124,13 +125,22 @@ def norm(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", s).strip()
 
 
+PREFIXES = set("post pre non anti hyper hypo intra extra sub trans peri para pseudo co semi multi poly inter micro "
+               "macro".split())
+
+
 @lru_cache(maxsize=8192)
 def _phrase(option: str) -> str:
     """A regex for the option's text, each word matched by its stem ("delay" matches "delaying"), an article or "of
     (the)" allowed between words ("obtain a blood culture" matches "Obtain blood cultures", "carcinoma of the thyroid"
     matches "Carcinoma thyroid")."""
-    return " (?:(?:a|an|the|of|of the|of a|in the) )?".join(
-        re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*" for w in norm(option).split())
+    words = norm(option).split()
+    pieces = [re.escape(w) + r"(?!\w)" if _is_id(w) else re.escape(stem(w)) + r"\w*" for w in words]
+    out = pieces[0] if pieces else ""
+    for w, piece in zip(words, pieces[1:]):
+        # "post streptococcal" is also "poststreptococcal"; "number needed to treat 25" is "... is 25" or "= 25"
+        out += (" ?" if w in PREFIXES else " (?:(?:a|an|the|of|of the|of a|in the|and|is|are|equals?) )?") + piece
+    return out
 
 
 def _is_id(word: str) -> bool:
@@ -270,7 +280,8 @@ def expand_acronyms(body: str, options: Mapping[str, str]) -> str:
 
 # "a short course of", "a single 500 mg IM dose of", "a trial of": how much of an option is given, not another option
 DOSING = re.compile(r"\s(?:an?\s+|one\s+)?(?:(?:short|single|brief|one-time|empiric(?:al)?|\d+[- ]day|[\d.,]+\s*"
-                    r"(?:mg|g|mcg|µg|units?|ml|mL)(?:/\w+)?|IM|IV|SC|PO)\s+)*(?:course|dose|trial|regimen)\s+of\s+",
+                    r"(?:mg|g|mcg|µg|units?|ml|mL)(?:/\w+)?|IM|IV|SC|PO|intramuscular|intravenous|oral|subcutaneous)\s+)*"
+                    r"(?:course|dose|trial|regimen)\s+of\s+",
                     re.I)
 
 
