@@ -162,7 +162,8 @@ def test_hand_labelled_corpus_is_read_correctly():
                                                                    "heldout13", "heldout14", "heldout15",
                                                                    "heldout16", "heldout17", "heldout18",
                                                                    "heldout19", "heldout20", "heldout21",
-                                                                   "heldout22", "heldout23", "heldout24")])
+                                                                   "heldout22", "heldout23", "heldout24",
+                                                                   "heldout25", "heldout26", "heldout27")])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
     on it): at least 97% read right and at most 1% read as a wrong letter."""
@@ -601,4 +602,27 @@ GN = {"A": "Minimal change disease", "B": "Membranous nephropathy", "C": "Post-s
     (ELECTRO, "Let's go through the options.\nA) Sodium\nB) Potassium", None),
 ])
 def test_classes_the_twenty_second_to_twenty_fourth_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected
+
+
+PREECL = {"A": "Magnesium sulfate", "B": "Intravenous labetalol", "C": "Immediate cesarean delivery",
+          "D": "Oral nifedipine", "E": "Expectant management"}
+PMR = {"A": "Giant cell arteritis", "B": "Polymyalgia rheumatica", "C": "Takayasu arteritis", "D": "Polyarteritis nodosa"}
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # a letter that is not among the options; a condition at the end of a sentence does not undo it
+    (NEURO, "Thenar wasting points to the median nerve, not the ulnar nerve; it is not listed.\n\nAnswer: E", None),
+    (PREECL, "No severe features.\n\nThe best management is expectant management, with delivery at 37 weeks or "
+             "earlier if severe features develop.", "E"),
+    # gpt-oss's channels, HuatuoGPT's final response, a Hindi answer line
+    (PMR, '<|channel|>analysis<|message|>PMR. Choice A? no, B.<|end|><|start|>assistant<|channel|>final<|message|>'
+          '{"choice": "B", "confidence": 0.9}', "B"),
+    (PMR, 'analysisShoulder girdle stiffness, normal CK. B.assistantfinal{"choice": "B"}', "B"),
+    (YNM, "## Thinking\n\nThe interval crosses 1.\n\n## Final Response\n\nNo. Statins did not reduce mortality.", "B"),
+    (PREECL, "सही उत्तर है: (D) Nifedipine\n\nमौखिक निफेडिपिन सबसे उपयुक्त है।", "D"),
+    # a reply cut off mid-reasoning: what it calls classic or suggestive is still being weighed
+    (PMR, "Jaw claudication would be classic for giant cell arteritis. But the stiffness suggests", None),
+])
+def test_classes_the_twenty_fifth_to_twenty_seventh_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

@@ -49,7 +49,10 @@ from clinqa.extract_forms import (FOREIGN, FOREIGN_WORD, LETTER_IS_BEST, OPTION_
 from clinqa.extract_pubmedqa import yes_no_maybe
 from clinqa.extract_text import compound, norm, option_text_named
 
-THINK_END = re.compile(r"</think>|</reasoning>", re.I)
+# the end of a reasoning block: </think>, gpt-oss's final channel (raw or with its tokens stripped), MedGemma's
+# thought tokens, HuatuoGPT-o1's "## Final Response"
+THINK_END = re.compile(r"</think>|</reasoning>|<\|channel\|>final<\|message\|>|(?<=analysis)[\s\S]*?assistantfinal|"
+                       r"<unused95>|^#+\s*Final\s+Response\s*$", re.I | re.M)
 THINK_TAG = re.compile(r"</?(?:think|reasoning)>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
 NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
@@ -212,7 +215,7 @@ def _invented(text: str, options: Mapping[str, str] | None) -> dict[str, set[str
     for letter, listed in LISTED_OPTION.findall(text) if options else ():
         if letter in options and _norm(listed) and _norm(options[letter]) != _norm(listed):
             found.setdefault(letter, set()).add(_norm(listed))
-    return found
+    return found if len(found) > 1 else {}      # one line "C) Decreases levels" is an answer cut off, not a question
 
 
 def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None,
@@ -392,6 +395,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     invented = _invented(squeeze(text), options)
     if _explicit_hits(body, valid, options, invented):
         return _explicit(body, valid, options, invented)
+    if options and _explicit_hits(body, set("ABCDEFGHIJ"), None):
+        return None       # "Answer: E" with four options: a letter that is not among them
     if SEVERAL.search(body) or (options and echoed(body, options)):
         return None       # "Answer: A and D" states no single answer; a reply that only restates the options neither
     bold = {m.group(1) for m in BOLD.finditer(raw) if m.group(1) in valid}

@@ -51,7 +51,7 @@ FOREIGN = re.compile(
     FOREIGN_WORD + r"[】\]]?(?:择|擇)?"
     r"(?:\s*(?:correcta|correcto|correcte|correta|correto|corretta|corretto|giusta|richtige|korrekte|bonne|juste|finale?|"
     r"正确|正確))*"
-    r"(?:\s*(?:es|est|ist|is|lautet|é|è|sería|seria|serait|wäre|será|sera|是|为|為|は|은|는|[:：=]))*"
+    r"(?:\s*(?:es|est|ist|is|lautet|é|è|sería|seria|serait|wäre|será|sera|是|为|為|は|은|는|है|هي|هو|[:：=]))*"
     r"(?:\s*(?:donc|alors|also|daher|portanto|entonces|por\s+lo\s+tanto|la|le|a|die|der|letra|lettre|buchstabe|"
     r"opci[oó]n|option|op[cç][aã]o|alternativa|选项|選項)(?![^\W\d_]))*"
     r"\s*(?:[\(\['\"“‘]\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])", re.I)

@@ -80,7 +80,8 @@ REJECTED_AFTER = re.compile(r"\s*\b(?:rather\s+than|instead\s+of|as\s+opposed\s+
 PREFERRED_OVER = re.compile(r"(\b(?:favou?rs?|favou?ring|prefer\w*|choos\w*|select\w*)\s.*?)\s+over\s.*$", re.I | re.S)
 # "Radial nerve injury is the most likely cause", "Aspirin therapy is ...": the option, by what is done with it
 KIND_OF_USE = r"(?:injury|injuries|palsy|lesion|damage|therapy|treatment|administration|infusion|use|infection)"
-CONDITIONAL = re.compile(r"(?<!even )\b(?:if|unless|whether|assuming|provided\s+that)\b", re.I)
+CONDITIONAL = re.compile(r"^\W*(?:(?:but|however|and|so)\W+)?(?:if|unless|assuming|provided\s+that)\b", re.I)
+FIRM_VERDICT = re.compile(r"correct|best|right|final|most|choice|diagnosis|criteria", re.I)
 # the reason given for a statement, whose own negations and hedges do not undo it
 REASON = re.compile(r"\b(?:because|since|given\s+that|due\s+to|as\s+it|as\s+the)\b", re.I)
 # "a more specific form of warfarin", "a complication of pancreatitis": something else, named by its relation to an
@@ -357,6 +358,8 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
             own = set(subject.group(1).split()) - PRONOUNS and not TYPICAL.search(clause)
             named.update(said if len(said) == 1 else ["?"] if own else [])
         for m in VERDICT.finditer(clause):
+            if not finished and not FIRM_VERDICT.search(m.group(0)):
+                continue      # a reply cut off mid-reasoning: "... classic for X" is still being weighed
             n = max(len(content_words(v)) for v in options.values()) + 3
             words = content_words(clause[m.end():m.end() + 400])[:n]
             covered = [k for k, v in options.items() if _covers(words, v) and not compound(clause[m.end():], v)]
