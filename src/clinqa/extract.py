@@ -1,9 +1,9 @@
 """Answer extraction: turn a model's free text into an option letter, or None ("no answer") — never a guess.
 
 Reading order, each step only when the previous found nothing:
-1. A reasoning model's `<think>...</think>` block is dropped, and so is everything from an invented next question
-   ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question asked wins over text the
-   model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
+1. (clinqa.extract_segment) A reasoning model's `<think>...</think>` block is dropped, and so is everything from an
+   invented next question ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question
+   asked wins over text the model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
    emphasis, emoji, arrows read as a colon, circled letters, task-list boxes, a Cyrillic look-alike letter).
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
@@ -47,16 +47,9 @@ from typing import Mapping
 from clinqa.extract_forms import (FOREIGN, FOREIGN_WORD, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
                                   closing_letter, field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
+from clinqa.extract_segment import (NEW_QUESTION, THINK_TAG, answer_segment, echoed, invented_options, squeeze)
 from clinqa.extract_text import compound, norm, option_text_named
 
-# the end of a reasoning block: </think>, gpt-oss's final channel (raw or with its tokens stripped), MedGemma's
-# thought tokens, HuatuoGPT-o1's "## Final Response"
-THINK_END = re.compile(r"</think>|</reasoning>|<\|channel\|>final<\|message\|>|(?<=analysis)[\s\S]*?assistantfinal|"
-                       r"<unused95>|^#+\s*Final\s+Response\s*$", re.I | re.M)
-THINK_TAG = re.compile(r"</?(?:think|reasoning)>", re.I)
-# where a model starts inventing the next exemplar or the next chat turn
-NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
-                          r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|</s>|\[INST\]", re.I)
 # the letter: optionally wrapped in ( [ ' " * or spaces; not followed by another letter or a hyphenated word
 _L = r"\s*(?:[\(\[\*'\"“‘]+\s*)?([A-Ja-j])(?![A-Za-z0-9\-]|['’][A-Za-z])"
 _IS = (r"(?:\s+(?:here|then|now|overall))?(?:\s*(?:is|would(?:\s+have\s+to)?\s+be|will\s+be|should\s+be|must\s+be|"
@@ -140,13 +133,6 @@ LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*no
 LETTER_THEN_TEXT = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\)\.:]\s*(?:\*\*)?\s*(.*)", re.S)
 
 
-def squeeze(text: str) -> str:
-    """Whitespace runs shortened to one space, one newline or a blank line: the patterns above stay linear in the
-    text's length (long runs of spaces and newlines, which small models emit, made them backtrack for minutes)."""
-    text = re.sub(r"[^\S\n]+", " ", text)
-    return re.sub(r" ?\n[\s]*", lambda m: "\n\n" if m.group().count("\n") > 1 else "\n", text)
-
-
 _norm = norm
 
 
@@ -206,16 +192,6 @@ def _reading(letter: str, pos: int, body: str, options: Mapping[str, str] | None
                                          or len(_norm(options[named])) > len(_norm(options[upper]))):
             return "mismatch"
     return "ok"
-
-
-def _invented(text: str, options: Mapping[str, str] | None) -> dict[str, set[str]]:
-    """The options of questions the model made up: letters listed ("B. Placenta previa") with texts that are not the
-    asked question's options, anywhere in the reply, its reasoning block included."""
-    found: dict[str, set[str]] = {}
-    for letter, listed in LISTED_OPTION.findall(text) if options else ():
-        if letter in options and _norm(listed) and _norm(options[letter]) != _norm(listed):
-            found.setdefault(letter, set()).add(_norm(listed))
-    return found if len(found) > 1 else {}      # one line "C) Decreases levels" is an answer cut off, not a question
 
 
 def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None,
@@ -334,26 +310,10 @@ def _glossed(body: str, valid: set[str], options: Mapping[str, str] | None) -> s
     return m.group(1) if _reading(m.group(1), m.start(1), body, options) == "ok" else None
 
 
-OPENING_QUESTION = re.compile(r"\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]", re.I)
-LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
-
-
 # an answer statement naming two letters: "Answer: A and D", "答案：A或C", "the answers are B, C"
 SEVERAL = re.compile(r"(?:\banswers?\b|" + FOREIGN_WORD + r")[^\n]{0,20}?(?<![\w'’])\(?[A-J]\)?\s*(?:,|and|or|/|&|或|和|y|o|"
                      r"et|ou|und|oder)\s*\(?[A-J](?![\w'’])"
                      r"|\b(?:both|either)\s+(?:options?\s+)?\(?[A-J]\)?\s+(?:and|or)\s+\(?[A-J]\)?(?![\w'’])", re.I)
-
-
-def echoed(body: str, options: Mapping[str, str]) -> bool:
-    """Is every line of the reply an option restated under its letter, the last perhaps cut off ("C. ")?"""
-    lines = [line.strip() for line in body.strip().splitlines() if line.strip()]
-    if len(lines) < 2:
-        return False
-    for line in lines:
-        m = re.match(r"\(?([A-J])[\).:]\s*(.*)$", line)
-        if not m or m.group(1) not in options or not _norm(options[m.group(1)]).startswith(_norm(m.group(2))):
-            return False
-    return True
 
 
 def _closing_own_text(body: str, valid: set[str], options: Mapping[str, str] | None) -> str | None:
@@ -369,30 +329,14 @@ def _closing_own_text(body: str, valid: set[str], options: Mapping[str, str] | N
     return m.group(1) if ok else None
 
 
-def _answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
-    """Drop a reasoning block (keeping it when nothing follows it) and everything from an invented next question; a
-    reasoning block left open (cut off before it closed) and a reply that opens with a question of its own (options
-    other than the ones asked about, or followed by more questions: exemplars the model writes) answer nothing."""
-    parts = THINK_END.split(text)
-    if len(parts) == 1 and THINK_TAG.search(text):
-        return ""
-    body = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
-    if options and OPENING_QUESTION.match(body):
-        blocks = NEW_QUESTION.split(body)
-        listed = LISTED_OPTION.findall(blocks[0])
-        if len(blocks) > 1 or any(_norm(options.get(k, "")) != _norm(v) for k, v in listed):
-            return ""     # a run of exemplars the model writes itself, or a question with other options
-    return NEW_QUESTION.split(body)[0]
-
-
 def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str | None:
     """Return the chosen letter (upper case) among `options` (default A-J), or None when no answer can be read."""
     if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    raw = _answer_segment(squeeze(text), options)
+    raw = answer_segment(squeeze(text), options)
     body = squeeze(undecorate(raw))
-    invented = _invented(squeeze(text), options)
+    invented = invented_options(squeeze(text), options)
     if _explicit_hits(body, valid, options, invented):
         return _explicit(body, valid, options, invented)
     if options and _explicit_hits(body, set("ABCDEFGHIJ"), None):
