@@ -3,8 +3,9 @@
 Reading order, each step only when the previous found nothing:
 1. (clinqa.extract_segment) A reasoning model's `<think>...</think>` block is dropped, and so is everything from an
    invented next question ("Question: ...", "### Question 2", a chat model's next turn): the answer to the question
-   asked wins over text the model wrote for a question it made up. Decoration is then stripped (clinqa.extract_forms.undecorate: markdown
-   emphasis, emoji, arrows read as a colon, circled letters, task-list boxes, a Cyrillic look-alike letter).
+   asked wins over text the model wrote for a question it made up. Decoration is then stripped
+   (clinqa.extract_forms.undecorate: markdown emphasis, emoji, arrows read as a colon, circled letters, task-list
+   boxes, a Cyrillic look-alike letter).
 2. Explicit answer statements: "The (correct|final|best) answer is (C)", "answer would be:\\nC)", "Answer: c",
    "Ans. is 'c'", "**Answer: B**", "\\boxed{D}", `{"answer": "D"}`, "the correct choice is 'B'", "I'd choose option D",
    "the most appropriate is (C)", "Correct option: (a)", "option 3 (C)", "(B) is correct", "..., option D.",
@@ -125,8 +126,8 @@ OWN_TEXT = re.compile(r"(?:\b(?:is|are|be)\s+|[:：][ \t]*)\(?([A-J])[\).:]\s*")
 BOLD = re.compile(r"\*\*\s*\(?([A-J])\)?[\.\):]?\s*\*\*")
 BRACKETED = re.compile(r"^\s*(?:\*\*)?\s*[\(\[]([A-J])[\)\]]")
 BARE = re.compile(r"^\s*(?:\*\*)?\s*([A-J])\s*[\.\):]?\s*(?:\*\*)?\s*$")
-ALONE = re.compile(r"^\s*\(?([a-j])\)?\s*\.?\s*$|(?:^|\n)\s*(?:option|choice)\s*\(?([A-Ja-j])\)?\s*[.!]?\s*$", re.I)
 # the whole reply a lower-case letter ("c"), or its last line "Option C."
+ALONE = re.compile(r"^\s*\(?([a-j])\)?\s*\.?\s*$|(?:^|\n)\s*(?:option|choice)\s*\(?([A-Ja-j])\)?\s*[.!]?\s*$", re.I)
 GLOSSED = re.compile(r"(?:^|\n)\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*[^\n]{1,60}$")     # "B — Mobitz I" closing the reply
 DASHED = re.compile(r"^\s*(?:\*\*)?\s*\(?([A-J])\)?\s*(?:[—–]|\s-\s)\s*([^\n]*)")     # "C — irreversible P2Y12 blockade. ..."
 LETTER_NOT_OTHER = re.compile(r"^\s*\(?([A-J])\)?\s*(?:,|\(|[—–]|\s-\s)\s*not\s+\(?[A-J]\)?(?![\w'’])")
@@ -205,8 +206,8 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
                 references.add(m.start(1))
             letter, pos = _letter(m)
             how = _reading(letter, pos, body, options, pat is FOREIGN) if letter.upper() in valid else None
-            after = _norm(_following(body, pos))
-            if how == "ok" and any(after.startswith(t) for t in (invented or {}).get(letter.upper(), ())):
+            made_up = (invented or {}).get(letter.upper(), ())
+            if how == "ok" and made_up and any(_norm(_following(body, pos)).startswith(t) for t in made_up):
                 how = "mismatch"      # "The answer is B. Placenta previa" where B is the invented question's option
             if how:
                 hits[pos] = (pos, letter.upper() if how == "ok" else "?", m.start())
@@ -226,13 +227,10 @@ def _explicit_hits(body: str, valid: set[str], options: Mapping[str, str] | None
     return sorted(hits.values())
 
 
-def _explicit(body: str, valid: set[str], options: Mapping[str, str] | None = None,
-              invented: Mapping[str, set[str]] | None = None) -> str | None:
-    """The answer the explicit statements give: the only letter they name, or the last when it is a final answer or
-    a self-correction; None when they disagree otherwise, when the deciding one pairs its letter with another
-    option's words (an earlier such statement is
-    superseded by later ones), or when there are none."""
-    hits = _explicit_hits(body, valid, options, invented)
+def _explicit(body: str, hits: list[tuple[int, str, int]], options: Mapping[str, str] | None = None) -> str | None:
+    """The answer the explicit statements (`_explicit_hits`) give: the only letter they name, or the last when it is a
+    final answer or a self-correction; None when they disagree otherwise, when the deciding one pairs its letter with
+    another option's words (an earlier such statement is superseded by later ones), or when there are none."""
     if _cut_off(body, options):
         hits = [h for h in hits if FIRM.search(re.split(r"[.!?]\s|\n", body[h[2]:])[0])]
     if not hits or hits[-1][1] == "?" or NO_ANSWER.search(body, hits[-1][0]) or _cut_off_weighing(body, hits[-1]):
@@ -334,11 +332,12 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
     if not text or not text.strip():
         return None
     valid = set(options) if options else set("ABCDEFGHIJ")
-    raw = answer_segment(squeeze(text), options)
+    squeezed = squeeze(text)
+    raw = answer_segment(squeezed, options)
     body = squeeze(undecorate(raw))
-    invented = invented_options(squeeze(text), options)
-    if _explicit_hits(body, valid, options, invented):
-        return _explicit(body, valid, options, invented)
+    hits = _explicit_hits(body, valid, options, invented_options(squeezed, options))
+    if hits:
+        return _explicit(body, hits, options)
     if options and _explicit_hits(body, set("ABCDEFGHIJ"), None):
         return None       # "Answer: E" with four options: a letter that is not among them
     if SEVERAL.search(body) or (options and echoed(body, options)):
@@ -354,8 +353,9 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         end = max(body.rfind("\n"), *(body.rfind(c + " ") for c in ".!?")) + 1
         # a reply that ends where it meant to (not cut off, no reasoning block, not a structured record) may answer by
         # naming one option last
-        finished = not (_cut_off(body, options) or THINK_TAG.search(raw) or re.match(r"\s*(?:[{\[]|```)", body))
-        if _cut_off(body, options) and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
+        cut = _cut_off(body, options)
+        finished = not (cut or THINK_TAG.search(raw) or re.match(r"\s*(?:[{\[]|```)", body))
+        if cut and (WEIGHING.search(body[end:]) or UNFINISHED.search(body)):
             body = body[:end]     # an unfinished last sentence asserts nothing ("... suggests placenta previa; however, the")
         by_text = {_norm(v): k for k, v in options.items()}
         if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})

@@ -324,8 +324,8 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
         clause = clause[:600]         # a longer "clause" is degenerate text; its start is enough (and stays linear)
         # "... points to X rather than Y", "... favour X over Y": Y is set aside, not asserted
         clause = PREFERRED_OVER.sub(r"\1", REJECTED_AFTER.sub("", clause))
-        said = REASON.split(clause)[0]      # "favours Y because the mass does not cross the midline" favours Y
-        plain = not (NEGATED.search(said) or HEDGED.search(said) or "?" in clause)
+        claim = REASON.split(clause)[0]      # "favours Y because the mass does not cross the midline" favours Y
+        plain = not (NEGATED.search(claim) or HEDGED.search(claim) or "?" in clause)
         found = {k for k in _mentions(clause, options) if not compound(clause, options[k], start=False)}
         if found:
             naming.append((plain, found, clause))
@@ -345,9 +345,8 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
         if indicated:
             named.update(k for k, v in options.items() if k in _mentions(indicated.group(1), options)
                          and re.search(rf" {_phrase(v)} (?:alone |only )?$", f" {indicated.group(1)}"))
-        mentioned = _mentions(clause, options)
         for k, v in options.items():
-            if (len(norm(v)) >= 3 and k in mentioned and not compound(clause, v, start=False)
+            if (len(norm(v)) >= 3 and k in found
                     and re.search(rf"{BEFORE}{_phrase(v)} |{_phrase(v)}{THE_VERDICT}", s)):
                 named.add(k)
         if subject:       # "<subject> is the most appropriate ...": an option, or something else that competes
@@ -390,7 +389,6 @@ def option_text_named(body: str, options: Mapping[str, str], finished: bool = Fa
         named.update(naming[0][1])    # the answer first, then why ("This presentation is most consistent with X. ...")
     last = [x for x in sentences[-2:] if naming and naming[-1][2].strip() in x]
     if (finished and not named and last and naming[-1][0] and not HEDGED.search(last[-1])
-            and not RELATIVE.search(naming[-1][2])
-            and len({k for plain, found, _ in naming if plain for k in found}) == 1):
+            and not RELATIVE.search(naming[-1][2]) and len(plainly) == 1):
         named.update(naming[-1][1])   # the last word on the options names one, and no other is named but negated
     return named.pop() if len(named) == 1 and "?" not in named else None
