@@ -271,7 +271,8 @@ def test_choices_sent_after_the_session_expired_or_while_the_database_is_busy_ar
             aid = int(item.rsplit("/", 1)[1])
             page.wait_for_timeout(4500)                        # the session expires while the page is open
             with page.expect_navigation(url=f"{base}/login?next=/rate/{aid}"):
-                choose(page, {"bias": "Yes"})
+                # click, not check: check() re-reads the radio after the click, and the page may already have left
+                page.click('input[name="bias"][value="Yes"]')
             page.fill("input[name=username]", "ann")
             page.fill("input[name=password]", PASSWORD)
             with page.expect_navigation(url=item):
