@@ -624,3 +624,24 @@ PMR = {"A": "Giant cell arteritis", "B": "Polymyalgia rheumatica", "C": "Takayas
 ])
 def test_classes_the_twenty_fifth_to_twenty_seventh_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected
+
+
+@pytest.mark.parametrize("options,text,expected", [
+    # an earlier statement taken back right after it (in its sentence or by the next one's first words)
+    (PMR, "The answer is C) Takayasu arteritis... wait, no. She is 72, and Takayasu affects young women.\n\n"
+          "New headache and jaw claudication after 50: the answer is A) Giant cell arteritis.", "A"),
+    (PMR, "At first glance the answer would be B.\n\nHmm, the jaw claudication does not fit PMR alone.\n\n"
+          "So the answer is A.", "A"),
+    (PMR, "The answer is B. Shoulder stiffness is typical.\n\nThe answer is A.", None),     # nothing taken back
+    # a chat template's turn markers end the answer: what follows is a turn the model invented
+    (PMR, "The most likely diagnosis is B) Polymyalgia rheumatica, given the girdle stiffness. [/INST] Question: "
+          "A 30-year-old woman has absent radial pulses. Which is most likely?\n\nAnswer: C) Takayasu arteritis", "B"),
+    (PMR, "Answer: **B. Polymyalgia rheumatica** <sep> human: thanks! what about the ESR?", "B"),
+    (PMR, "The answer is A.\n### Human: Are you sure? Could it be C?\n### Assistant: The answer is C.", "A"),
+    (PMR, "<start_of_turn>model\nAnswer: B", "B"),      # a marker the reply opens with ends nothing
+    # a reply that says it cannot decide names no option, whatever it leans towards on the way
+    (PMR, "The picture fits either giant cell arteritis or polymyalgia rheumatica. Jaw pain would favor giant cell "
+          "arteritis, but it is mild here. Without a biopsy it is not possible to reliably distinguish the two.", None),
+])
+def test_classes_the_thirty_fourth_to_thirty_sixth_held_out_sets_missed(options, text, expected):
+    assert extract_answer(text, options) == expected

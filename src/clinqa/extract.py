@@ -104,6 +104,13 @@ EXPLICIT = [
 CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait|correction|re-?consider\w*|instead|"
                         r"rather|final|correcting\s+(?:myself|that|this)|I\s+misread|scratch\s+that|my\s+mistake)"
                         r"\W[^.\n]{0,40}$", re.I)
+# a statement taken back right after it is made ("The answer is B) ... wait, no. Let me reconsider.")
+RETRACTED = re.compile(r"[^\n]{0,80}?(?:[.!?…]+|\n)\s*\W{0,3}(?:wait|hmm+|hold\s+on|let\s+me\s+re-?(?:consider|think|check)|"
+                       r"on\s+second\s+thought|scratch\s+that|actually,?\s+no|that'?s\s+(?:wrong|incorrect)|I\s+was\s+wrong)\b",
+                       re.I)
+# a reply that says it cannot decide ("it is not possible to definitively distinguish between A and B")
+UNDECIDED = re.compile(r"\b(?:not\s+(?:possible|able)|impossible|cannot|can\s?not|can't|unable)\s+(?:to\s+)?(?:be\s+)?"
+                       r"(?:\w+ly\s+)?(?:distinguish|differentiate|decide|determine|choose|tell)\b", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
                        r"(?:above|options|choices)\b|\bbut\s+\(?[A-J]\)?\s+(?:is|seems|looks)\s+(?:equally|just\s+as|"
                        r"also)\s+(?:likely|possible|plausible|valid|reasonable|good)", re.I)
@@ -240,7 +247,10 @@ def _explicit(body: str, hits: list[tuple[int, str, int]], options: Mapping[str,
     if len(letters) == 1:
         return last[1]
     lead = body[max(0, last[2] - 60):last[0]]
-    return last[1] if CORRECTION.search(lead) or re.search(r"final", lead, re.I) else None
+    if CORRECTION.search(lead) or re.search(r"final", lead, re.I):
+        return last[1]
+    # every earlier statement of another letter taken back right after it
+    return last[1] if all(RETRACTED.match(body, h[0] + 1) for h in hits if h[1] != last[1]) else None
 
 
 UNFINISHED = re.compile(r"\b(?:the|a|an|of|with|is|are|was|be|and|or|to|that|which|as|for|in|on|by|because|so|since|"
@@ -363,6 +373,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
             return by_text[word] if word else yes_no_maybe(body, by_text)
         # the reply's first line is an option's text, perhaps with a gloss in brackets ("Intramuscular methotrexate
         # (single-dose protocol).")
+        if UNDECIDED.search(body[-400:]):
+            return None       # "... not possible to distinguish between A and B. I would recommend further evaluation"
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         first = re.sub(r"\s*\([^()]*\)\s*\.?$", "", first)
         if _norm(first) in by_text:

@@ -17,8 +17,10 @@ THINK_END = re.compile(r"</think>|</reasoning>|<\|channel\|>final<\|message\|>|(
                        r"<unused95>|^#+\s*Final\s+Response\s*$", re.I | re.M)
 THINK_TAG = re.compile(r"</?(?:think|reasoning)>", re.I)
 # where a model starts inventing the next exemplar or the next chat turn
+# (a chat template's turn markers too: Llama 2's [INST] and [/INST], Reka's <sep>, "### Human:", "User:")
 NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
-                          r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|</s>|\[INST\]", re.I)
+                          r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|<start_of_turn>|<\|user\|>|</s>|"
+                          r"\[/?INST\]|<sep>|\n\s*(?:#+\s*)?(?:Human|User)\s*:", re.I)
 OPENING_QUESTION = re.compile(r"\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]", re.I)
 LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
 
@@ -65,4 +67,5 @@ def answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
         listed = LISTED_OPTION.findall(blocks[0])
         if len(blocks) > 1 or any(norm(options.get(k, "")) != norm(v) for k, v in listed):
             return ""     # a run of exemplars the model writes itself, or a question with other options
-    return NEW_QUESTION.split(body)[0]
+    # (a turn marker the reply opens with, "<start_of_turn>model\n...", ends nothing)
+    return next((part for part in NEW_QUESTION.split(body) if part.strip()), "")
