@@ -8,7 +8,7 @@ letter label); then accuracy by source and by style, and every item read wrongly
     python benchmarks/extraction.py [--corpus FILE ...] [--protocol medpalm2|simple-evals] [--summary] [--judge MODEL]
 
 Default corpora: `extraction_corpus.jsonl` (the original 352), `extraction_new.jsonl` (issue 24's development set)
-and `extraction_heldout.jsonl` ... `extraction_heldout36.jsonl` (issue 24's held-out sets, each written and committed
+and `extraction_heldout.jsonl` ... `extraction_heldout39.jsonl` (issue 24's held-out sets, each written and committed
 before the reader was run on it).
 `--summary` prints only the table (use it on the held-out set, so its items are not read while tuning the rules).
 `--judge MODEL` (off by default) also reports, separately, what an LLM judge (clinqa.extract_judge) makes of the
@@ -27,7 +27,7 @@ from clinqa.models import load_model
 from clinqa.prompts import get_protocol
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-HELDOUT_ROUNDS = 36        # extraction_heldout.jsonl, extraction_heldout2.jsonl ... extraction_heldout36.jsonl
+HELDOUT_ROUNDS = 39        # extraction_heldout.jsonl, extraction_heldout2.jsonl ... extraction_heldout39.jsonl
 CORPORA = [FIXTURES / f"extraction_{name}.jsonl"
            for name in ["corpus", "new", "heldout"] + [f"heldout{n}" for n in range(2, HELDOUT_ROUNDS + 1)]]
 

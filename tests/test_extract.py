@@ -157,14 +157,14 @@ def test_hand_labelled_corpus_is_read_correctly():
 
 
 @pytest.mark.parametrize("name,floor,ceiling",
-                         [(name, 0.97, 0.01) for name in ["new", "heldout"] + [f"heldout{n}" for n in range(2, 29)]]
-                         + [("heldout29", 0.93, 0.0125), ("heldout30", 0.97, 0.01), ("heldout31", 0.97, 0.01),
-                            ("heldout32", 0.97, 0.025), ("heldout33", 0.97, 0.01)])
+                         [(name, 0.97, 0.01) for name in ["new", "heldout"] + [f"heldout{n}" for n in range(2, 40)]
+                          if name not in ("heldout29", "heldout32")]
+                         + [("heldout29", 0.93, 0.0125), ("heldout32", 0.97, 0.025)])
 def test_issue_24_corpora_are_read_with_few_wrong_letters(name, floor, ceiling):
     """Issue 24's corpora (outputs in the styles the reader once missed, each labelled by hand before the reader ran
-    on it): at least 97% read right and at most 1% read as a wrong letter. Heldout28-33, the last two rounds, were read
-    once and the rules not corrected on them: heldout29's and heldout32's bounds are their first readings (75 of 80 and
-    one wrong letter; 78 of 80 and two wrong letters)."""
+    on it): at least 97% read right and at most 1% read as a wrong letter. heldout29's and heldout32's bounds are their
+    first readings (75 of 80 and one wrong letter; 78 of 80 and two wrong letters): rounds 7 and 8 were not corrected
+    after, nor was round 10 (heldout37-39)."""
     items = _corpus(name)
     reads = [extract_answer(it["text"], it["options"]) for it in items]
     right = sum(r == it["label"] for r, it in zip(reads, items))
