@@ -630,9 +630,10 @@ def test_classes_the_twenty_fifth_to_twenty_seventh_held_out_sets_missed(options
     # an earlier statement taken back right after it (in its sentence or by the next one's first words)
     (PMR, "The answer is C) Takayasu arteritis... wait, no. She is 72, and Takayasu affects young women.\n\n"
           "New headache and jaw claudication after 50: the answer is A) Giant cell arteritis.", "A"),
-    (PMR, "At first glance the answer would be B.\n\nHmm, the jaw claudication does not fit PMR alone.\n\n"
+    (PMR, "At first glance the answer would be B.\n\nWait, the jaw claudication does not fit PMR alone.\n\n"
           "So the answer is A.", "A"),
     (PMR, "The answer is B. Shoulder stiffness is typical.\n\nThe answer is A.", None),     # nothing taken back
+    (PMR, "The answer is B. Hmm, that fits the girdle stiffness.\n\nSome might say the answer is A.", None),
     # a chat template's turn markers end the answer: what follows is a turn the model invented
     (PMR, "The most likely diagnosis is B) Polymyalgia rheumatica, given the girdle stiffness. [/INST] Question: "
           "A 30-year-old woman has absent radial pulses. Which is most likely?\n\nAnswer: C) Takayasu arteritis", "B"),
@@ -642,6 +643,9 @@ def test_classes_the_twenty_fifth_to_twenty_seventh_held_out_sets_missed(options
     # a reply that says it cannot decide names no option, whatever it leans towards on the way
     (PMR, "The picture fits either giant cell arteritis or polymyalgia rheumatica. Jaw pain would favor giant cell "
           "arteritis, but it is mild here. Without a biopsy it is not possible to reliably distinguish the two.", None),
+    (PMR, "We cannot determine the exact cause, but the most likely diagnosis is polymyalgia rheumatica.", "B"),
+    (PMR, "GCA and PMR overlap and cannot be told apart without a biopsy; still, giant cell arteritis is the most "
+          "likely diagnosis.", "A"),
 ])
 def test_classes_the_thirty_fourth_to_thirty_sixth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected

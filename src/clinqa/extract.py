@@ -105,12 +105,13 @@ CORRECTION = re.compile(r"(?:on\s+reflection|on\s+second\s+thought|actually|wait
                         r"rather|final|correcting\s+(?:myself|that|this)|I\s+misread|scratch\s+that|my\s+mistake)"
                         r"\W[^.\n]{0,40}$", re.I)
 # a statement taken back right after it is made ("The answer is B) ... wait, no. Let me reconsider.")
-RETRACTED = re.compile(r"[^\n]{0,80}?(?:[.!?…]+|\n)\s*\W{0,3}(?:wait|hmm+|hold\s+on|let\s+me\s+re-?(?:consider|think|check)|"
+RETRACTED = re.compile(r"[^\n]{0,80}?(?:[.!?…]+|\n)\s*\W{0,3}(?:wait|hold\s+on|let\s+me\s+re-?(?:consider|think|check)|"
                        r"on\s+second\s+thought|scratch\s+that|actually,?\s+no|that'?s\s+(?:wrong|incorrect)|I\s+was\s+wrong)\b",
                        re.I)
 # a reply that says it cannot decide ("it is not possible to definitively distinguish between A and B")
 UNDECIDED = re.compile(r"\b(?:not\s+(?:possible|able)|impossible|cannot|can\s?not|can't|unable)\s+(?:to\s+)?(?:be\s+)?"
                        r"(?:\w+ly\s+)?(?:distinguish|differentiate|decide|determine|choose|tell)\b", re.I)
+DECIDING = re.compile(r"\b(?:but|however|yet|still|nevertheless|though|although|that\s+said|most|best|favou?r\w*)\b", re.I)
 NO_ANSWER = re.compile(r"\banswer\s+is\s+not\s+(?:provided|given|listed|known|clear|among)|\bnone\s+of\s+the\s+"
                        r"(?:above|options|choices)\b|\bbut\s+\(?[A-J]\)?\s+(?:is|seems|looks)\s+(?:equally|just\s+as|"
                        r"also)\s+(?:likely|possible|plausible|valid|reasonable|good)", re.I)
@@ -373,7 +374,8 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
             return by_text[word] if word else yes_no_maybe(body, by_text)
         # the reply's first line is an option's text, perhaps with a gloss in brackets ("Intramuscular methotrexate
         # (single-dose protocol).")
-        if UNDECIDED.search(body[-400:]):
+        undecided = UNDECIDED.search(body[-400:])
+        if undecided and not DECIDING.search(body[-400:][undecided.end():]):
             return None       # "... not possible to distinguish between A and B. I would recommend further evaluation"
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         first = re.sub(r"\s*\([^()]*\)\s*\.?$", "", first)
