@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from clinqa.extract import extract_answer
+from clinqa.extract import extract_answer, strip_answer
 
 ABCD = {"A": "aspirin", "B": "heparin", "C": "warfarin", "D": "alteplase"}
 YNM = {"A": "yes", "B": "no", "C": "maybe"}
@@ -649,3 +649,13 @@ def test_classes_the_twenty_fifth_to_twenty_seventh_held_out_sets_missed(options
 ])
 def test_classes_the_thirty_fourth_to_thirty_sixth_held_out_sets_missed(options, text, expected):
     assert extract_answer(text, options) == expected
+
+
+def test_strip_answer_keeps_a_reasoning_that_opens_with_a_turn_marker():
+    """ER shows stage-1 reasonings without their answers: one that opens with a chat turn marker keeps its reasoning,
+    and loses its answer and the turn it invented after it."""
+    text = ("<start_of_turn>model\nGirdle stiffness and a high ESR fit PMR. The answer is B.<end_of_turn>\n"
+            "Question: what else?")
+    shown = strip_answer(text, PMR)
+    assert "Girdle stiffness and a high ESR fit PMR." in shown
+    assert "answer is B" not in shown and "what else" not in shown

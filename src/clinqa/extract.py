@@ -48,7 +48,8 @@ from typing import Mapping
 from clinqa.extract_forms import (FOREIGN, FOREIGN_WORD, LETTER_IS_BEST, OPTION_PAREN, WORD_FIELD, checked_option,
                                   closing_letter, field_value, undecorate)
 from clinqa.extract_pubmedqa import yes_no_maybe
-from clinqa.extract_segment import (NEW_QUESTION, THINK_TAG, answer_segment, echoed, invented_options, squeeze)
+from clinqa.extract_segment import (THINK_TAG, answer_segment, before_new_question, echoed, invented_options,
+                                    squeeze)
 from clinqa.extract_text import compound, norm, option_text_named
 
 # the letter: optionally wrapped in ( [ ' " * or spaces; not followed by another letter or a hyphenated word
@@ -372,11 +373,12 @@ def extract_answer(text: str, options: Mapping[str, str] | None = None) -> str |
         if set(by_text) <= {"yes", "no", "maybe"}:      # a field of a structured reply first ({"verdict": "maybe"})
             word = field_value(body, set(by_text), WORD_FIELD)
             return by_text[word] if word else yes_no_maybe(body, by_text)
+        closing = body[-400:]
+        undecided = UNDECIDED.search(closing)
+        if undecided and not DECIDING.search(closing, undecided.end()):
+            return None       # "... not possible to distinguish between A and B. I would recommend further evaluation"
         # the reply's first line is an option's text, perhaps with a gloss in brackets ("Intramuscular methotrexate
         # (single-dose protocol).")
-        undecided = UNDECIDED.search(body[-400:])
-        if undecided and not DECIDING.search(body[-400:][undecided.end():]):
-            return None       # "... not possible to distinguish between A and B. I would recommend further evaluation"
         first = body.strip().splitlines()[0].strip().strip("*").rstrip(".") if body.strip() else ""
         first = re.sub(r"\s*\([^()]*\)\s*\.?$", "", first)
         if _norm(first) in by_text:
@@ -390,7 +392,7 @@ def strip_answer(text: str, options: Mapping[str, str] | None = None) -> str:
     every sentence that states an answer ("The answer is (B).", "Correct Answer: B because ..."); Ensemble
     Refinement shows stage-1 reasonings this way (as the paper prints them)."""
     valid = set(options) if options else set("ABCDEFGHIJ")
-    body = NEW_QUESTION.split(squeeze(text))[0]
+    body = before_new_question(squeeze(text))
     spans = []
     for pos, _, start in _explicit_hits(body, valid, options):
         start = max(body.rfind(c, 0, start) for c in (".", "!", "?", "\n")) + 1

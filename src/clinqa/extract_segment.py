@@ -16,11 +16,14 @@ from clinqa.extract_text import norm
 THINK_END = re.compile(r"</think>|</reasoning>|<\|channel\|>final<\|message\|>|(?<=analysis)[\s\S]*?assistantfinal|"
                        r"<unused95>|^#+\s*Final\s+Response\s*$", re.I | re.M)
 THINK_TAG = re.compile(r"</?(?:think|reasoning)>", re.I)
-# where a model starts inventing the next exemplar or the next chat turn
-# (a chat template's turn markers too: Llama 2's [INST] and [/INST], Reka's <sep>, "### Human:", "User:")
+# a chat template's turn markers: what follows one is a turn the model invented (Llama 2's [INST] and [/INST], Reka's
+# <sep>)
+TURN_MARKER = r"<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|<start_of_turn>|<\|user\|>|</s>|\[/?INST\]|<sep>"
+# where a model starts inventing the next exemplar or the next chat turn ("### Human:", "User:" too)
 NEW_QUESTION = re.compile(r"\n\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem|Instructions)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]"
-                          r"|<\|eot_id\|>|<\|im_end\|>|<\|end\|>|<end_of_turn>|<start_of_turn>|<\|user\|>|</s>|"
-                          r"\[/?INST\]|<sep>|\n\s*(?:#+\s*)?(?:Human|User)\s*:", re.I)
+                          r"|" + TURN_MARKER + r"|\n\s*(?:#+\s*)?(?:Human|User)\s*:", re.I)
+# turn markers a reply opens with ("<start_of_turn>model\n..."): they end nothing
+LEADING_TURN = re.compile(r"^\s*(?:(?:" + TURN_MARKER + r")\s*)+", re.I)
 OPENING_QUESTION = re.compile(r"\s*(?:#+\s*)?(?:\*\*)?\s*(?:Question|Q|Problem)\s*(?:\d+\s*)?(?:\*\*)?\s*[:.\n]", re.I)
 LISTED_OPTION = re.compile(r"(?m)^\s*\(?([A-J])[\).:]\s*(\S[^\n]*)$")
 
@@ -62,10 +65,15 @@ def answer_segment(text: str, options: Mapping[str, str] | None = None) -> str:
     if len(parts) == 1 and THINK_TAG.search(text):
         return ""
     body = parts[-1] if len(parts) > 1 and parts[-1].strip() else text
+    body = LEADING_TURN.sub("", body)
+    blocks = NEW_QUESTION.split(body)
     if options and OPENING_QUESTION.match(body):
-        blocks = NEW_QUESTION.split(body)
         listed = LISTED_OPTION.findall(blocks[0])
         if len(blocks) > 1 or any(norm(options.get(k, "")) != norm(v) for k, v in listed):
             return ""     # a run of exemplars the model writes itself, or a question with other options
-    # (a turn marker the reply opens with, "<start_of_turn>model\n...", ends nothing)
-    return next((part for part in NEW_QUESTION.split(body) if part.strip()), "")
+    return blocks[0]
+
+
+def before_new_question(text: str) -> str:
+    """The reply up to its first invented question or chat turn (a turn marker it opens with ends nothing)."""
+    return NEW_QUESTION.split(LEADING_TURN.sub("", text))[0]
