@@ -7,11 +7,13 @@ import multiprocessing
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 from sqlalchemy import create_engine, inspect
 
 from clinqa.data.migrate import heads
+from clinqa.data.sqlite_wal import set_wal
 from clinqa.eval.store import DB_NAME, Store
 from clinqa.eval.store_schema import StoreVersionError
 from conftest import exit_codes_at_once
@@ -194,3 +196,26 @@ def test_provenance_written_by_processes_at_once_loses_no_entry(tmp_path):
     assert exit_codes_at_once(_add_provenance, tmp_path / "run", processes=4) == [0] * 4
     prov = store.run_info()["provenance"]
     assert len([prov["created"], *prov.get("resumed", [])]) == 4
+
+
+def test_switching_to_wal_waits_for_a_writer_instead_of_failing(tmp_path):
+    """A file in rollback-journal mode whose write lock another process holds (migrating it): SQLite refuses the switch
+    to WAL at once, without its busy handler; `set_wal` waits for the lock (CI saw 'database is locked' here)."""
+    path = tmp_path / "old.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    opening = sqlite3.connect(path, timeout=5, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        opening.execute("PRAGMA journal_mode=WAL")            # what every connection did before
+    threading.Timer(0.3, writer.execute, ["COMMIT"]).start()
+    set_wal(opening, 5)
+    assert opening.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert opening.execute("SELECT x FROM t").fetchall() == [(1,)]
+    with pytest.raises(sqlite3.OperationalError, match="locked"):      # a lock never released: it gives up
+        blocker = sqlite3.connect(tmp_path / "other.sqlite", isolation_level=None)
+        blocker.execute("CREATE TABLE t (x)")
+        blocker.execute("BEGIN IMMEDIATE")
+        blocker.execute("INSERT INTO t VALUES (1)")
+        set_wal(sqlite3.connect(tmp_path / "other.sqlite", timeout=0.1, isolation_level=None), 0.3)

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, create_engine, event, select
 from sqlalchemy.dialects.sqlite import insert
 
+from clinqa.data.sqlite_wal import set_wal
 from clinqa.models.base import GenRequest, GenResult
 from clinqa.eval.store_schema import ensure_schema
 
@@ -49,6 +50,7 @@ ratings = Table("ratings", meta, Column("rating_id", String, primary_key=True), 
                 Column("created", Float))
 
 DB_NAME = "results.sqlite"
+LOCK_WAIT_S = 60        # how long a process waits for another writing or migrating the same store
 
 
 class AnswerStoreMixin:
@@ -95,9 +97,8 @@ class Store(AnswerStoreMixin):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / DB_NAME
-        self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": 60})
-        event.listen(self.engine, "connect", lambda c, _: (c.execute("PRAGMA journal_mode=WAL"),
-                                                           c.execute("PRAGMA synchronous=NORMAL")))
+        self.engine = create_engine(f"sqlite:///{self.path}", connect_args={"timeout": LOCK_WAIT_S})
+        event.listen(self.engine, "connect", lambda c, _: set_wal(c, LOCK_WAIT_S))
         ensure_schema(self.path, meta, self.engine)   # versioned: migrates an older store, refuses an unknown one
 
     @classmethod

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from clinqa.data.errors import DataError
 from clinqa.data.migrate import upgrade
+from clinqa.data.sqlite_wal import set_wal
 
 meta = MetaData()
 users = Table("users", meta, Column("id", Integer, primary_key=True), Column("username", String(80), unique=True,
@@ -133,11 +134,7 @@ def make_engine(url: str = DEFAULT_URL, create: bool = True, lock_timeout: float
         engine = create_engine(url, pool_size=10, max_overflow=60,
                                connect_args={"timeout": lock_timeout, "check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
-        def _pragmas(conn, _):
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+        event.listen(engine, "connect", lambda conn, _: set_wal(conn, lock_timeout, "PRAGMA foreign_keys=ON"))
     else:
         engine = create_engine(url, pool_size=20, max_overflow=60, pool_pre_ping=True,
                                connect_args={"options": f"-c lock_timeout={int(lock_timeout * 1000)}"})
